@@ -1,0 +1,13 @@
+//! livekpi: live-commerce room KPIs (`console`) and viewer QoE (`player`).
+//!
+//! The core modules know nothing of the browser: time comes in as numbers (ms), randomness as
+//! arguments. The only place with `wasm_bindgen`, `js_sys` and `web_sys` is [`web`], compiled for
+//! `wasm32` only.
+#![warn(missing_docs)]
+
+pub mod qoe;
+#[cfg(feature = "console")]
+pub mod kpi;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
