@@ -5,9 +5,10 @@
 //! `wasm32` only.
 #![warn(missing_docs)]
 
-pub mod qoe;
+pub mod ids;
 #[cfg(feature = "console")]
 pub mod kpi;
+pub mod qoe;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

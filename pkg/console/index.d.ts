@@ -1,0 +1,1 @@
+export * from '../dist/console/livekpi_console.js';

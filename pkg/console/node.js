@@ -1,0 +1,8 @@
+// livekpi/console for Node (collectors): the wasm bytes are read from disk and instantiated
+// synchronously, so the module is ready to use once imported.
+import { readFileSync } from 'node:fs';
+import { initSync } from '../dist/console/livekpi_console.js';
+
+initSync({ module: readFileSync(new URL('../dist/console/livekpi_console_bg.wasm', import.meta.url)) });
+
+export * from '../dist/console/livekpi_console.js';

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the npm package's generated files into pkg/dist/ (git-ignored):
+#   one release cargo build per entry (features player / console), then wasm-bindgen (--target web,
+#   distinct out-names so the two modules never collide), then wasm-opt -Oz from the pinned binaryen.
+# Usage: scripts/build.sh [player|console]...   (default: both)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+entries=("$@")
+[ ${#entries[@]} -gt 0 ] || entries=(player console)
+wasm_opt=node_modules/.bin/wasm-opt
+[ -x "$wasm_opt" ] || { echo "build: $wasm_opt missing; run scripts/setup.sh" >&2; exit 1; }
+# Exactly the features rustc emits for wasm32-unknown-unknown (Chromium >= 91, Safari 15, Node 20).
+# Not --all-features: binaryen 132 would then emit e.g. compact imports, which Node 20 rejects.
+wasm_features=(--enable-bulk-memory --enable-bulk-memory-opt --enable-call-indirect-overlong
+  --enable-sign-ext --enable-mutable-globals --enable-nontrapping-float-to-int
+  --enable-reference-types --enable-multivalue)
+for entry in "${entries[@]}"; do
+  case "$entry" in player|console) ;; *) echo "build: unknown entry '$entry'" >&2; exit 2 ;; esac
+  echo "build: $entry"
+  cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features \
+    --features "$entry" --target-dir "target/$entry"
+  out="pkg/dist/$entry"
+  rm -rf "$out"
+  wasm-bindgen --target web --weak-refs --out-dir "$out" --out-name "livekpi_$entry" \
+    "target/$entry/wasm32-unknown-unknown/release/livekpi.wasm"
+  "$wasm_opt" -Oz "${wasm_features[@]}" --strip-debug --strip-producers \
+    "$out/livekpi_${entry}_bg.wasm" -o "$out/livekpi_${entry}_bg.wasm"
+  rm -f "$out/livekpi_${entry}_bg.wasm.d.ts"
+done

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Size report: raw, gzip (-9) and brotli (q11) bytes of each npm entry's wasm + JS (generated glue
+// and the hand-kept entry file), as a browser downloads them. Fails when livekpi/player exceeds its
+// gzip budget. Usage: node scripts/size.mjs [--json]
+import { readFileSync } from 'node:fs';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+
+/** Gzip budget of livekpi/player, wasm + JS (mux-embed 5.19 is 28.8 KB gzip). */
+export const PLAYER_GZIP_BUDGET = 28_000;
+/** Where we are heading for livekpi/player (reported, not enforced yet). */
+export const PLAYER_GZIP_GOAL = 15_000;
+/** Console entry budget (wasm + JS, gzip): recorded so growth is a decision, not an accident. */
+export const CONSOLE_GZIP_BUDGET = 400_000;
+
+const pkg = new URL('../pkg/', import.meta.url);
+const ENTRIES = {
+  player: { wasm: ['dist/player/livekpi_player_bg.wasm'], js: ['dist/player/livekpi_player.js', 'player/index.js'] },
+  console: { wasm: ['dist/console/livekpi_console_bg.wasm'], js: ['dist/console/livekpi_console.js', 'console/index.js'] },
+};
+
+function measure(files) {
+  // Files are compressed one by one, as they travel (each is its own HTTP response).
+  let raw = 0, gzip = 0, brotli = 0;
+  for (const f of files) {
+    const bytes = readFileSync(new URL(f, pkg));
+    raw += bytes.length;
+    gzip += gzipSync(bytes, { level: 9 }).length;
+    brotli += brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  }
+  return { raw, gzip, brotli };
+}
+
+export function sizeReport() {
+  const rows = [];
+  for (const [entry, parts] of Object.entries(ENTRIES)) {
+    const wasm = measure(parts.wasm);
+    const js = measure(parts.js);
+    const total = { raw: wasm.raw + js.raw, gzip: wasm.gzip + js.gzip, brotli: wasm.brotli + js.brotli };
+    rows.push({ entry: `livekpi/${entry}`, wasm, js, total });
+  }
+  return rows;
+}
+
+const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  const rows = sizeReport();
+  if (process.argv.includes('--json')) {
+    console.log(JSON.stringify(rows, null, 2));
+  } else {
+    const fmt = (n) => String(n).padStart(9);
+    console.log('entry             part    raw bytes  gzip bytes  brotli bytes');
+    for (const r of rows) {
+      for (const part of ['wasm', 'js', 'total']) {
+        console.log(`${r.entry.padEnd(17)} ${part.padEnd(6)} ${fmt(r[part].raw)}  ${fmt(r[part].gzip)}   ${fmt(r[part].brotli)}`);
+      }
+    }
+  }
+  const player = rows.find((r) => r.entry === 'livekpi/player').total.gzip;
+  const consoleGz = rows.find((r) => r.entry === 'livekpi/console').total.gzip;
+  console.log(`player gzip ${player} B: budget ${PLAYER_GZIP_BUDGET} B, goal ${PLAYER_GZIP_GOAL} B, mux-embed 5.19 = 28.8 KB`);
+  let failed = false;
+  if (player > PLAYER_GZIP_BUDGET) {
+    console.error(`size: livekpi/player is ${player} B gzip, over its ${PLAYER_GZIP_BUDGET} B budget`);
+    failed = true;
+  }
+  if (consoleGz > CONSOLE_GZIP_BUDGET) {
+    console.error(`size: livekpi/console is ${consoleGz} B gzip, over its ${CONSOLE_GZIP_BUDGET} B budget`);
+    failed = true;
+  }
+  process.exit(failed ? 1 : 0);
+}

@@ -1,0 +1,1 @@
+//! `livekpi/console` bindings (browser, Web Worker and Node).

@@ -1,0 +1,119 @@
+// The npm package as users get it: `npm pack` of pkg/, installed into a fresh folder, imported in
+// Node (ESM), type-checked with tsc, and bundled with vite, whose output runs in headless Chromium.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:http';
+import { launchChromium } from './support/chromium.mjs';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(REPO, 'node_modules', '.bin');
+let dir;
+let tarball;
+
+function run(cmd, args, cwd = dir) {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'livekpi-consumer-'));
+  const packed = JSON.parse(run('npm', ['pack', join(REPO, 'pkg'), '--json', '--pack-destination', dir]));
+  tarball = packed[0];
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  run('npm', ['install', '--no-audit', '--no-fund', '--offline', join(dir, tarball.filename)]);
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('the tarball holds the entries, their wasm, glue and types, and nothing else', () => {
+  const files = tarball.files.map((f) => f.path).sort();
+  assert.deepEqual(files, [
+    'console/index.d.ts', 'console/index.js', 'console/node.js',
+    'dist/console/livekpi_console.d.ts', 'dist/console/livekpi_console.js', 'dist/console/livekpi_console_bg.wasm',
+    'dist/player/livekpi_player.d.ts', 'dist/player/livekpi_player.js', 'dist/player/livekpi_player_bg.wasm',
+    'package.json', 'player/index.d.ts', 'player/index.js',
+  ]);
+});
+
+test('Node imports livekpi/console (sync init from disk) and livekpi/player without throwing', () => {
+  const out = run('node', ['--input-type=module', '-e', `
+    const c = await import('livekpi/console');
+    const p = await import('livekpi/player');
+    // Node has no fetch for file: URLs, so the player cannot load its wasm here: it must say so
+    // through ready === false and never throw.
+    console.log(JSON.stringify({ console: c.buildFeatures(), version: c.version(), playerReady: await p.ready }));
+  `]);
+  const pkgVersion = JSON.parse(readFileSync(join(REPO, 'pkg', 'package.json'), 'utf8')).version;
+  assert.deepEqual(JSON.parse(out), { console: 'console', version: pkgVersion, playerReady: false });
+});
+
+test('published types type-check in a strict TypeScript consumer and contain no `any`', () => {
+  writeFileSync(join(dir, 'consumer.ts'), `
+    import { ready, newSessionId, version } from 'livekpi/player';
+    import { buildFeatures } from 'livekpi/console';
+    const ok: Promise<boolean> = ready;
+    const id: string = newSessionId();
+    const v: string = version();
+    const f: string = buildFeatures();
+    // @ts-expect-error newSessionId takes no argument
+    newSessionId(1);
+    export { ok, id, v, f };
+  `);
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, noEmit: true, module: 'esnext', moduleResolution: 'bundler', target: 'es2022', lib: ['es2022', 'dom'], skipLibCheck: false },
+    files: ['consumer.ts'],
+  }));
+  run(join(BIN, 'tsc'), ['-p', 'tsconfig.json']);
+  const typeFiles = ['player/index.d.ts', 'console/index.d.ts', 'dist/player/livekpi_player.d.ts', 'dist/console/livekpi_console.d.ts'];
+  for (const f of typeFiles) {
+    const text = readFileSync(join(dir, 'node_modules', 'livekpi', f), 'utf8');
+    assert.doesNotMatch(text, /\bany\b/, `${f} must not use any`);
+  }
+});
+
+test('vite bundles both entries and the bundle runs in headless Chromium', async () => {
+  const app = join(dir, 'app');
+  mkdirSync(app);
+  writeFileSync(join(app, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>');
+  writeFileSync(join(app, 'main.js'), `
+    import { ready, newSessionId } from 'livekpi/player';
+    import { buildFeatures } from 'livekpi/console';
+    window.__result = ready.then((ok) => ({ ok, id: ok ? newSessionId() : null, console: buildFeatures() }));
+  `);
+  run('node', [join(REPO, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn', '--outDir', 'dist', app], app);
+  const assets = readdirSync(join(app, 'dist', 'assets'));
+  assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 2, `two wasm assets in ${assets}`);
+
+  const server = createServer((req, res) => {
+    const path = req.url === '/' ? '/index.html' : req.url.split('?')[0];
+    try {
+      const body = readFileSync(join(app, 'dist', path.replace(/\.\./g, '')));
+      const type = path.endsWith('.wasm') ? 'application/wasm' : path.endsWith('.js') ? 'text/javascript' : 'text/html';
+      res.writeHead(200, { 'content-type': type });
+      res.end(body);
+    } catch {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    const result = await page.evaluate(() => window.__result);
+    assert.equal(result.ok, true);
+    assert.match(result.id, /^[0-9a-f]{32}$/);
+    assert.equal(result.console, 'console');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
