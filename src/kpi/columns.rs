@@ -1,0 +1,326 @@
+//! Columnar ingestion: one slice per field (typed arrays on the JS side), strings in one table.
+
+use super::error::{ErrorReason, IngestError, IngestReport};
+use super::event::{check_amount, check_count, check_time, Event, EventType, IdKey, MAX_SAFE};
+use super::room::{Raw, Room};
+use super::util::{str_hash, NONE};
+
+/// A columnar batch. `kind` and `ts` are required and define the row count; every other column
+/// is either empty (absent for all rows) or exactly as long as `kind` (else the whole batch is
+/// rejected with `column_length`). String-valued fields are `u32` indexes into `strings`, with
+/// `u32::MAX` meaning absent; numbers are `f64` with NaN meaning absent (except `ts`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Columns<'a> {
+    /// Kind codes ([`EventType::code`]).
+    pub kind: &'a [u8],
+    /// Event times, ms since epoch.
+    pub ts: &'a [f64],
+    /// Numeric event ids (non-negative integers ≤ 2^53); NaN = use `id_ref`.
+    pub id: &'a [f64],
+    /// String event ids as indexes into `strings` (used when `id` is empty or NaN).
+    pub id_ref: &'a [u32],
+    /// Viewer ids (indexes into `strings`).
+    pub viewer: &'a [u32],
+    /// Session ids.
+    pub session: &'a [u32],
+    /// Product ids.
+    pub product: &'a [u32],
+    /// Order ids.
+    pub order: &'a [u32],
+    /// Amounts in fen (NaN = absent).
+    pub amount: &'a [f64],
+    /// Units of paid orders (NaN = absent).
+    pub units: &'a [f64],
+    /// Like counts (NaN = absent).
+    pub count: &'a [f64],
+    /// Comment texts.
+    pub text: &'a [u32],
+    /// Vote options.
+    pub option: &'a [u32],
+    /// Co-host ids.
+    pub cohost: &'a [u32],
+    /// Regions.
+    pub region: &'a [u32],
+    /// Spending tiers.
+    pub tier: &'a [u32],
+    /// Traffic sources.
+    pub source: &'a [u32],
+    /// Follower-since times in ms (NaN = absent).
+    pub follower_since_ms: &'a [f64],
+    /// Seen before: 0 = false, 1 = true, anything else = absent.
+    pub seen_before: &'a [u8],
+    /// The string table.
+    pub strings: &'a [String],
+}
+
+/// Owned columns, e.g. built from events with [`OwnedColumns::from_events`] (tests, benchmarks).
+#[derive(Clone, Debug, Default, PartialEq)]
+#[allow(missing_docs)]
+pub struct OwnedColumns {
+    pub kind: Vec<u8>,
+    pub ts: Vec<f64>,
+    pub id: Vec<f64>,
+    pub id_ref: Vec<u32>,
+    pub viewer: Vec<u32>,
+    pub session: Vec<u32>,
+    pub product: Vec<u32>,
+    pub order: Vec<u32>,
+    pub amount: Vec<f64>,
+    pub units: Vec<f64>,
+    pub count: Vec<f64>,
+    pub text: Vec<u32>,
+    pub option: Vec<u32>,
+    pub cohost: Vec<u32>,
+    pub region: Vec<u32>,
+    pub tier: Vec<u32>,
+    pub source: Vec<u32>,
+    pub follower_since_ms: Vec<f64>,
+    pub seen_before: Vec<u8>,
+    pub strings: Vec<String>,
+}
+
+impl OwnedColumns {
+    /// Converts events to columns (all columns present, ids numeric when canonical).
+    pub fn from_events(events: &[Event]) -> OwnedColumns {
+        let mut c = OwnedColumns::default();
+        let mut table: std::collections::HashMap<String, u32> = Default::default();
+        let mut s = |c: &mut Vec<String>, v: &Option<String>| -> u32 {
+            match v {
+                None => NONE,
+                Some(v) => *table.entry(v.clone()).or_insert_with(|| {
+                    c.push(v.clone());
+                    (c.len() - 1) as u32
+                }),
+            }
+        };
+        let nf = |v: Option<i64>| v.map_or(f64::NAN, |x| x as f64);
+        for e in events {
+            c.kind.push(e.kind.code());
+            c.ts.push(e.ts as f64);
+            match IdKey::from_str(&e.id) {
+                IdKey::Num(n) => {
+                    c.id.push(n as f64);
+                    c.id_ref.push(NONE);
+                }
+                IdKey::Text(_) => {
+                    c.id.push(f64::NAN);
+                    let i = s(&mut c.strings, &Some(e.id.clone()));
+                    c.id_ref.push(i);
+                }
+            }
+            let v = s(&mut c.strings, &e.viewer);
+            c.viewer.push(v);
+            let v = s(&mut c.strings, &e.session);
+            c.session.push(v);
+            let v = s(&mut c.strings, &e.product);
+            c.product.push(v);
+            let v = s(&mut c.strings, &e.order);
+            c.order.push(v);
+            c.amount.push(nf(e.amount));
+            c.units.push(nf(e.units));
+            c.count.push(nf(e.count));
+            let v = s(&mut c.strings, &e.text);
+            c.text.push(v);
+            let v = s(&mut c.strings, &e.option);
+            c.option.push(v);
+            let v = s(&mut c.strings, &e.cohost);
+            c.cohost.push(v);
+            let v = s(&mut c.strings, &e.region);
+            c.region.push(v);
+            let v = s(&mut c.strings, &e.tier);
+            c.tier.push(v);
+            let v = s(&mut c.strings, &e.source);
+            c.source.push(v);
+            c.follower_since_ms.push(nf(e.follower_since_ms));
+            c.seen_before.push(match e.seen_before {
+                None => 2,
+                Some(false) => 0,
+                Some(true) => 1,
+            });
+        }
+        c
+    }
+
+    /// Borrowed view for [`Room::ingest_columns`].
+    pub fn view(&self) -> Columns<'_> {
+        Columns {
+            kind: &self.kind,
+            ts: &self.ts,
+            id: &self.id,
+            id_ref: &self.id_ref,
+            viewer: &self.viewer,
+            session: &self.session,
+            product: &self.product,
+            order: &self.order,
+            amount: &self.amount,
+            units: &self.units,
+            count: &self.count,
+            text: &self.text,
+            option: &self.option,
+            cohost: &self.cohost,
+            region: &self.region,
+            tier: &self.tier,
+            source: &self.source,
+            follower_since_ms: &self.follower_since_ms,
+            seen_before: &self.seen_before,
+            strings: &self.strings,
+        }
+    }
+}
+
+impl Columns<'_> {
+    fn check_lengths(&self) -> Result<usize, IngestError> {
+        let n = self.kind.len();
+        let err = |f| Err(IngestError::new(f, ErrorReason::ColumnLength));
+        if self.ts.len() != n {
+            return err("ts");
+        }
+        let f64s: [(&'static str, usize); 5] = [
+            ("id", self.id.len()),
+            ("amount", self.amount.len()),
+            ("units", self.units.len()),
+            ("count", self.count.len()),
+            ("follower_since_ms", self.follower_since_ms.len()),
+        ];
+        let u32s: [(&'static str, usize); 12] = [
+            ("id_ref", self.id_ref.len()),
+            ("viewer", self.viewer.len()),
+            ("session", self.session.len()),
+            ("product", self.product.len()),
+            ("order", self.order.len()),
+            ("text", self.text.len()),
+            ("option", self.option.len()),
+            ("cohost", self.cohost.len()),
+            ("region", self.region.len()),
+            ("tier", self.tier.len()),
+            ("source", self.source.len()),
+            ("seen_before", self.seen_before.len()),
+        ];
+        for (f, l) in f64s.iter().chain(u32s.iter()) {
+            if *l != 0 && *l != n {
+                return err(f);
+            }
+        }
+        if self.id.is_empty() && self.id_ref.is_empty() {
+            return Err(IngestError::new("id", ErrorReason::MissingField));
+        }
+        Ok(n)
+    }
+
+    fn str_at(&self, col: &[u32], i: usize, f: &'static str) -> Result<Option<&str>, IngestError> {
+        match col.get(i) {
+            None => Ok(None),
+            Some(&NONE) => Ok(None),
+            Some(&k) => self
+                .strings
+                .get(k as usize)
+                .map(|s| Some(s.as_str()))
+                .ok_or(IngestError::new(f, ErrorReason::BadIndex)),
+        }
+    }
+}
+
+fn num_at(col: &[f64], i: usize) -> Option<f64> {
+    col.get(i).copied().filter(|x| !x.is_nan())
+}
+
+impl Room {
+    /// Ingests a columnar batch. Row errors are reported with `line` = row + 1 and the rest kept;
+    /// a length mismatch rejects the whole batch (one error, `line` = None).
+    pub fn ingest_columns(&mut self, c: &Columns<'_>) -> IngestReport {
+        let mut rep = IngestReport::default();
+        let n = match c.check_lengths() {
+            Ok(n) => n,
+            Err(e) => {
+                let e = self.count_err(e);
+                rep.push_error(e);
+                return rep;
+            }
+        };
+        for i in 0..n {
+            let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            let r = match self.raw_from_row(c, i) {
+                Ok(raw) => self.accept(raw),
+                Err(e) => Err(e),
+            };
+            let r = r.map_err(|mut e| {
+                e.line = Some(line);
+                self.count_err(e)
+            });
+            self.tally(r, &mut rep);
+        }
+        self.finalize();
+        rep
+    }
+
+    fn raw_from_row(&mut self, c: &Columns<'_>, i: usize) -> Result<Raw, IngestError> {
+        let ty = EventType::from_code(c.kind[i])
+            .ok_or(IngestError::new("kind", ErrorReason::UnknownKind))?;
+        let key = match num_at(c.id, i) {
+            Some(x) => {
+                if !x.is_finite() {
+                    return Err(IngestError::new("id", ErrorReason::NotFinite));
+                }
+                if x < 0.0 {
+                    return Err(IngestError::new("id", ErrorReason::Negative));
+                }
+                if x.fract() != 0.0 {
+                    return Err(IngestError::new("id", ErrorReason::NotInteger));
+                }
+                if x > MAX_SAFE as f64 {
+                    return Err(IngestError::new("id", ErrorReason::OutOfRange));
+                }
+                IdKey::Num(x as u64)
+            }
+            None => match c.str_at(c.id_ref, i, "id")? {
+                Some(s) => IdKey::from_str(s),
+                None => return Err(IngestError::new("id", ErrorReason::MissingField)),
+            },
+        };
+        let ts = check_time(c.ts[i], "ts")?;
+        let mut r = Raw::new(key, ts, ty);
+        r.amount = num_at(c.amount, i)
+            .map(|x| check_amount(x, "amount"))
+            .transpose()?;
+        r.units = num_at(c.units, i)
+            .map(|x| check_count(x, "units"))
+            .transpose()?;
+        r.count = num_at(c.count, i)
+            .map(|x| check_count(x, "count"))
+            .transpose()?;
+        r.follower_since = num_at(c.follower_since_ms, i)
+            .map(|x| check_time(x, "follower_since_ms"))
+            .transpose()?;
+        r.seen_before = match c.seen_before.get(i) {
+            Some(0) => Some(false),
+            Some(1) => Some(true),
+            _ => None,
+        };
+        r.text_hash = c.str_at(c.text, i, "text")?.map(str_hash);
+        if let Some(s) = c.str_at(c.viewer, i, "viewer")? {
+            r.viewer = self.viewer_ids.intern(s);
+        }
+        if let Some(s) = c.str_at(c.session, i, "session")? {
+            r.session = self.session_ids.intern(s);
+        }
+        if let Some(s) = c.str_at(c.product, i, "product")? {
+            r.product = self.product_ids.intern(s);
+        }
+        if let Some(s) = c.str_at(c.order, i, "order")? {
+            r.order = self.order_ids.intern(s);
+        }
+        for (col, f, dst) in [
+            (c.option, "option", &mut r.option),
+            (c.cohost, "cohost", &mut r.cohost),
+            (c.region, "region", &mut r.region),
+            (c.tier, "tier", &mut r.tier),
+            (c.source, "source", &mut r.source),
+        ] {
+            if let Some(s) = c.str_at(col, i, f)? {
+                *dst = self.labels.intern(s);
+            }
+        }
+        r.check_required()?;
+        Ok(r)
+    }
+}

@@ -1,0 +1,1329 @@
+//! The room: configuration, incremental state and ingestion.
+//!
+//! Every event updates a fixed number of counters and per-key records (viewers, sessions,
+//! products, orders, minutes); no event is stored, so memory grows with keys, not events. The
+//! only per-event memory is the de-duplication table, which keeps ids for the lateness window.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::error::{ErrorReason, IngestError, IngestReport, IngestStats, ReasonCount};
+use super::event::{Event, EventType, IdKey};
+use super::util::{str_hash, Fx, FxMap, Interner, NONE};
+use std::hash::Hasher;
+
+/// One minute in ms.
+pub const MINUTE_MS: i64 = 60_000;
+/// One day in ms (edge rule 8: a follower for ≥ 1 day is a returning viewer).
+pub const DAY_MS: i64 = 86_400_000;
+const MAX_MINUTES: usize = 1 << 20;
+
+/// Configuration of a [`Room`]. Build with [`RoomConfig::new`] and adjust fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoomConfig {
+    /// Stream start (ms since epoch). Minute 0 starts here.
+    pub stream_start_ms: i64,
+    /// Stream end (ms), when known in advance; otherwise set by [`Room::end_stream`].
+    pub stream_end_ms: Option<i64>,
+    /// Lateness window (ms): an event is rejected as `too_late` when its `ts` is below the
+    /// watermark (highest accepted `ts`) minus this. Default 300,000 (5 min).
+    pub lateness_ms: i64,
+    /// A session without a leave closes at its last heartbeat (or enter) + this. Default 60,000.
+    pub session_timeout_ms: i64,
+    /// Length of the opening segment (ms, rounded up to whole minutes). Default 30 min.
+    pub opening_ms: i64,
+    /// Length of the closing segment (ms, rounded up to whole minutes). Default 30 min.
+    pub closing_ms: i64,
+    /// Events more than this before the start or after the end (or start + `max_duration_ms`
+    /// while the end is unknown) are absurd (`out_of_range`). Default 24 h.
+    pub time_slack_ms: i64,
+    /// Longest plausible stream while the end is unknown. Default 48 h.
+    pub max_duration_ms: i64,
+    /// Number of behaviour paths in a snapshot. Default 10.
+    pub top_paths: usize,
+    /// Largest lag (minutes, both directions) tried by the lagged correlation. Default 10.
+    pub max_lag_minutes: usize,
+}
+
+impl RoomConfig {
+    /// Defaults for a stream starting at `stream_start_ms` with an unknown end.
+    pub fn new(stream_start_ms: i64) -> RoomConfig {
+        RoomConfig {
+            stream_start_ms,
+            stream_end_ms: None,
+            lateness_ms: 300_000,
+            session_timeout_ms: MINUTE_MS,
+            opening_ms: 30 * MINUTE_MS,
+            closing_ms: 30 * MINUTE_MS,
+            time_slack_ms: DAY_MS,
+            max_duration_ms: 2 * DAY_MS,
+            top_paths: 10,
+            max_lag_minutes: 10,
+        }
+    }
+    /// Same config with a known end.
+    pub fn with_end(mut self, stream_end_ms: i64) -> RoomConfig {
+        self.stream_end_ms = Some(stream_end_ms);
+        self
+    }
+}
+
+/// What happened to one accepted input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied to the room.
+    Accepted,
+    /// Exact duplicate of an earlier event; ignored.
+    Duplicate,
+}
+
+/// Viewer flag bits.
+pub(crate) mod flag {
+    pub const ENTERED: u32 = 1 << 0;
+    pub const EXPOSED: u32 = 1 << 1;
+    pub const INTERACTED: u32 = 1 << 2;
+    pub const FOLLOWED: u32 = 1 << 3;
+    pub const FANCLUB: u32 = 1 << 4;
+    pub const PIMPRESSED: u32 = 1 << 5;
+    pub const CLICKED: u32 = 1 << 6;
+    pub const CARTED: u32 = 1 << 7;
+    pub const BOUGHT: u32 = 1 << 8;
+    pub const GIFTED: u32 = 1 << 9;
+    pub const REDPACKET: u32 = 1 << 10;
+    pub const VOTED: u32 = 1 << 11;
+    pub const COMMENTED: u32 = 1 << 12;
+    pub const LIKED: u32 = 1 << 13;
+    pub const SHARED: u32 = 1 << 14;
+    pub const ORDERED: u32 = 1 << 15;
+    pub const COUNT: usize = 16;
+}
+
+/// Internal, interned form of an event.
+#[derive(Clone, Debug)]
+pub(crate) struct Raw {
+    pub key: IdKey,
+    pub ts: i64,
+    pub ty: EventType,
+    pub viewer: u32,
+    pub session: u32,
+    pub product: u32,
+    pub order: u32,
+    pub amount: Option<i64>,
+    pub units: Option<i64>,
+    pub count: Option<i64>,
+    pub option: u32,
+    pub cohost: u32,
+    pub region: u32,
+    pub tier: u32,
+    pub source: u32,
+    pub follower_since: Option<i64>,
+    pub seen_before: Option<bool>,
+    pub text_hash: Option<u64>,
+}
+
+impl Raw {
+    pub(crate) fn new(key: IdKey, ts: i64, ty: EventType) -> Raw {
+        Raw {
+            key,
+            ts,
+            ty,
+            viewer: NONE,
+            session: NONE,
+            product: NONE,
+            order: NONE,
+            amount: None,
+            units: None,
+            count: None,
+            option: NONE,
+            cohost: NONE,
+            region: NONE,
+            tier: NONE,
+            source: NONE,
+            follower_since: None,
+            seen_before: None,
+            text_hash: None,
+        }
+    }
+
+    /// Hash of everything but the id (the "content" of edge rule 9).
+    fn content_hash(&self) -> u64 {
+        let mut h = Fx::default();
+        h.write_u8(self.ty as u8);
+        h.write_i64(self.ts);
+        for x in [
+            self.viewer,
+            self.session,
+            self.product,
+            self.order,
+            self.option,
+            self.cohost,
+            self.region,
+            self.tier,
+            self.source,
+        ] {
+            h.write_u32(x);
+        }
+        for x in [self.amount, self.units, self.count, self.follower_since] {
+            match x {
+                Some(v) => {
+                    h.write_u8(1);
+                    h.write_i64(v)
+                }
+                None => h.write_u8(0),
+            }
+        }
+        h.write_u8(match self.seen_before {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        });
+        match self.text_hash {
+            Some(t) => {
+                h.write_u8(1);
+                h.write_u64(t)
+            }
+            None => h.write_u8(0),
+        }
+        h.finish()
+    }
+
+    /// Required fields per kind (see the schema table in [`super::event`]).
+    pub(crate) fn check_required(&self) -> Result<(), IngestError> {
+        use EventType::*;
+        let miss = |f| Err(IngestError::new(f, ErrorReason::MissingField));
+        let needs_viewer = !matches!(self.ty, Refund | CohostStart | CohostEnd);
+        if needs_viewer && self.viewer == NONE {
+            return miss("viewer");
+        }
+        match self.ty {
+            Enter | Leave | Heartbeat if self.session == NONE => miss("session"),
+            ProductImpression | ProductClick | AddToCart if self.product == NONE => miss("product"),
+            Gift if self.amount.is_none() => miss("amount"),
+            OrderCreated if self.order == NONE => miss("order"),
+            OrderPaid if self.order == NONE => miss("order"),
+            OrderPaid if self.product == NONE => miss("product"),
+            OrderPaid if self.amount.is_none() => miss("amount"),
+            OrderPaid if self.units == Some(0) => {
+                Err(IngestError::new("units", ErrorReason::OutOfRange))
+            }
+            Refund if self.order == NONE => miss("order"),
+            Refund if self.amount.is_none() => miss("amount"),
+            CohostStart | CohostEnd if self.cohost == NONE => miss("cohost"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Per-viewer state.
+#[derive(Clone, Debug)]
+pub(crate) struct Viewer {
+    pub flags: u32,
+    /// (ts, content hash) of the earliest enter; attributes below come from it.
+    pub first_enter: Option<(i64, u64)>,
+    pub returning: bool,
+    pub region: u32,
+    pub tier: u32,
+    pub source: u32,
+    pub paid_orders: i64,
+    pub gmv: i64,
+    pub watch_ms: i64,
+    /// First time of enter, product impression, click, payment (i64::MAX = never).
+    pub first: [i64; 4],
+}
+
+impl Default for Viewer {
+    fn default() -> Self {
+        Viewer {
+            flags: 0,
+            first_enter: None,
+            returning: false,
+            region: NONE,
+            tier: NONE,
+            source: NONE,
+            paid_orders: 0,
+            gmv: 0,
+            watch_ms: 0,
+            first: [i64::MAX; 4],
+        }
+    }
+}
+
+/// What a viewer contributes to the people aggregates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Contrib {
+    pub flags: u32,
+    pub returning: bool,
+    pub region: u32,
+    pub tier: u32,
+    pub source: u32,
+    pub gmv: i64,
+    pub path: u16,
+}
+
+impl Viewer {
+    fn contrib(&self) -> Contrib {
+        let mut flags = self.flags;
+        if self.paid_orders > 0 {
+            flags |= flag::BOUGHT;
+        }
+        Contrib {
+            flags,
+            returning: self.returning,
+            region: self.region,
+            tier: self.tier,
+            source: self.source,
+            gmv: self.gmv,
+            path: path_code(&self.first),
+        }
+    }
+}
+
+/// Path code: the steps done (0 enter, 1 impression, 2 click, 3 pay) ordered by first time (ties
+/// by step order), base-5 digits step+1. 0 = no step.
+pub(crate) fn path_code(first: &[i64; 4]) -> u16 {
+    let mut steps: [(i64, u16); 4] = [(0, 0); 4];
+    let mut n = 0;
+    for (i, &t) in first.iter().enumerate() {
+        if t != i64::MAX {
+            steps[n] = (t, i as u16);
+            n += 1;
+        }
+    }
+    steps[..n].sort_unstable();
+    steps[..n].iter().fold(0u16, |acc, &(_, s)| acc * 5 + s + 1)
+}
+
+/// Aggregates of one people group (region, tier, source).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Group {
+    pub viewers: i64,
+    pub buyers: i64,
+    pub gmv: i64,
+}
+
+/// People aggregates maintained from viewer contributions.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Agg {
+    pub people: [i64; flag::COUNT],
+    /// Nested funnel: people who did steps 0..=k (exposure, enter, impression, click, buy).
+    pub nested: [i64; 5],
+    pub viewers_returning: i64,
+    pub buyers_returning: i64,
+    pub buyers_not_entered: i64,
+    pub gmv_returning: i64,
+    pub gmv_new: i64,
+    pub gmv_not_entered: i64,
+    pub regions: FxMap<u32, Group>,
+    pub tiers: FxMap<u32, Group>,
+    pub sources: FxMap<u32, Group>,
+    pub paths: FxMap<u16, i64>,
+}
+
+const FUNNEL_FLAGS: [u32; 5] = [
+    flag::EXPOSED,
+    flag::ENTERED,
+    flag::PIMPRESSED,
+    flag::CLICKED,
+    flag::BOUGHT,
+];
+
+impl Agg {
+    fn add(&mut self, c: &Contrib, s: i64) {
+        for (b, p) in self.people.iter_mut().enumerate() {
+            if c.flags & (1 << b) != 0 {
+                *p += s;
+            }
+        }
+        for (k, f) in FUNNEL_FLAGS.iter().enumerate() {
+            if c.flags & f == 0 {
+                break;
+            }
+            self.nested[k] += s;
+        }
+        let entered = c.flags & flag::ENTERED != 0;
+        let bought = c.flags & flag::BOUGHT != 0;
+        if entered && c.returning {
+            self.viewers_returning += s;
+        }
+        if bought {
+            if !entered {
+                self.buyers_not_entered += s;
+            } else if c.returning {
+                self.buyers_returning += s;
+            }
+        }
+        if !entered {
+            self.gmv_not_entered += s * c.gmv;
+        } else if c.returning {
+            self.gmv_returning += s * c.gmv;
+        } else {
+            self.gmv_new += s * c.gmv;
+        }
+        if entered || bought || c.gmv != 0 {
+            for (map, key) in [
+                (&mut self.regions, c.region),
+                (&mut self.tiers, c.tier),
+                (&mut self.sources, c.source),
+            ] {
+                let g = map.entry(key).or_default();
+                if entered {
+                    g.viewers += s;
+                }
+                if bought {
+                    g.buyers += s;
+                }
+                g.gmv += s * c.gmv;
+            }
+        }
+        if c.path != 0 {
+            *self.paths.entry(c.path).or_default() += s;
+        }
+    }
+}
+
+/// A viewing session.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Session {
+    pub viewer: u32,
+    pub enter: Option<i64>,
+    pub leave: Option<i64>,
+    pub last_hb: Option<i64>,
+    /// The clipped interval currently applied to the timeline.
+    pub cur: Option<(i64, i64)>,
+}
+
+/// Per-product counters (次数 and people).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Product {
+    pub impressions: i64,
+    pub clicks: i64,
+    pub carts: i64,
+    pub orders: i64,
+    pub units: i64,
+    pub gmv: i64,
+    pub refund_fen: i64,
+    pub refunds: i64,
+    pub imp_people: i64,
+    pub click_people: i64,
+    pub cart_people: i64,
+    pub buyers: i64,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ProductViewer {
+    pub flags: u8,
+    pub pays: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Payment {
+    pub ts: i64,
+    pub hash: u64,
+    pub viewer: u32,
+    pub product: u32,
+    pub amount: i64,
+    pub units: i64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Order {
+    pub paid: Option<Payment>,
+    pub refund_fen: i64,
+    pub refunds: i64,
+}
+
+/// Additive per-minute counts (one set for the minute body, one for events exactly at its first ms).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Counts {
+    pub entries: i64,
+    pub interactions: i64,
+    pub impressions: i64,
+    pub clicks: i64,
+    pub orders: i64,
+    pub gmv: i64,
+}
+
+impl Counts {
+    pub(crate) fn add(&mut self, o: &Counts) {
+        self.entries += o.entries;
+        self.interactions += o.interactions;
+        self.impressions += o.impressions;
+        self.clicks += o.clicks;
+        self.orders += o.orders;
+        self.gmv += o.gmv;
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct MinuteViewer {
+    /// Number of sessions of this viewer covering the minute.
+    pub cover: u32,
+    /// Interaction bits: 1 = in the body, 2 = exactly at the first ms.
+    pub inter: u8,
+    /// Counted payments: [body, first ms].
+    pub pay: [i64; 2],
+}
+
+/// One raw minute of the stream: counts, people and the concurrency deltas that fall in it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Minute {
+    pub c: [Counts; 2],
+    pub viewers: FxMap<u32, MinuteViewer>,
+    pub online: i64,
+    pub inter_people: i64,
+    pub pay_people: i64,
+    /// Net concurrency change at each ms of the minute.
+    pub deltas: BTreeMap<i64, i64>,
+    pub d_sum: i64,
+    /// Max of the running sum (relative to the minute's base) over the minute's instants.
+    pub d_max: i64,
+    pub d_max_at: i64,
+    /// Running sum after the changes at exactly the first ms.
+    pub d_at_start: i64,
+    /// Σ d × (minute end − t): the minute's integral relative to its base.
+    pub d_integral: i64,
+    pub dirty: bool,
+}
+
+/// Whole-stream totals (次数).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Totals {
+    pub entries: i64,
+    pub room_exposures: i64,
+    pub comments: i64,
+    pub like_events: i64,
+    pub likes: i64,
+    pub shares: i64,
+    pub follows: i64,
+    pub fan_joins: i64,
+    pub gifts: i64,
+    pub gift_fen: i64,
+    pub impressions: i64,
+    pub clicks: i64,
+    pub carts: i64,
+    pub orders_created: i64,
+    pub orders: i64,
+    pub gmv: i64,
+    pub units: i64,
+    pub red_packets: i64,
+    pub red_packet_fen: i64,
+    pub votes: i64,
+    pub cohost_starts: i64,
+    pub cohost_ends: i64,
+    pub refund_all_fen: i64,
+    pub refund_all: i64,
+    pub refund_known_fen: i64,
+    pub refund_known: i64,
+    pub refunded_orders: i64,
+    pub sessions: i64,
+}
+
+/// A live-commerce room: ingests events, keeps incremental state, produces snapshots.
+#[derive(Clone, Debug)]
+pub struct Room {
+    pub(crate) cfg: RoomConfig,
+    pub(crate) end: Option<i64>,
+    pub(crate) viewer_ids: Interner,
+    pub(crate) session_ids: Interner,
+    pub(crate) product_ids: Interner,
+    pub(crate) order_ids: Interner,
+    pub(crate) labels: Interner,
+    pub(crate) viewers: Vec<Viewer>,
+    pub(crate) agg: Agg,
+    pub(crate) sessions: Vec<Session>,
+    pub(crate) products: Vec<Product>,
+    pub(crate) pv: FxMap<(u32, u32), ProductViewer>,
+    pub(crate) orders: FxMap<u32, Order>,
+    pub(crate) minutes: Vec<Minute>,
+    dirty_minutes: Vec<usize>,
+    pub(crate) t: Totals,
+    pub(crate) votes_by_option: FxMap<u32, i64>,
+    pub(crate) cohosts: FxMap<u32, (Option<i64>, Option<i64>)>,
+    seen: FxMap<IdKey, (i64, u64)>,
+    seen_by_ts: BTreeMap<i64, Vec<IdKey>>,
+    pub(crate) watermark: Option<i64>,
+    pub(crate) accepted: u64,
+    pub(crate) duplicates: u64,
+    pub(crate) rejected: [u64; 14],
+    pub(crate) repeat_payments: u64,
+    pub(crate) repeat_enters: u64,
+}
+
+impl Room {
+    /// A new, empty room.
+    pub fn new(cfg: RoomConfig) -> Room {
+        let mut cfg = cfg;
+        cfg.lateness_ms = cfg.lateness_ms.max(0);
+        cfg.session_timeout_ms = cfg.session_timeout_ms.max(0);
+        let end = cfg.stream_end_ms.map(|e| e.max(cfg.stream_start_ms));
+        Room {
+            cfg,
+            end,
+            viewer_ids: Interner::default(),
+            session_ids: Interner::default(),
+            product_ids: Interner::default(),
+            order_ids: Interner::default(),
+            labels: Interner::default(),
+            viewers: Vec::new(),
+            agg: Agg::default(),
+            sessions: Vec::new(),
+            products: Vec::new(),
+            pv: FxMap::default(),
+            orders: FxMap::default(),
+            minutes: Vec::new(),
+            dirty_minutes: Vec::new(),
+            t: Totals::default(),
+            votes_by_option: FxMap::default(),
+            cohosts: FxMap::default(),
+            seen: FxMap::default(),
+            seen_by_ts: BTreeMap::new(),
+            watermark: None,
+            accepted: 0,
+            duplicates: 0,
+            rejected: [0; 14],
+            repeat_payments: 0,
+            repeat_enters: 0,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RoomConfig {
+        &self.cfg
+    }
+
+    /// Stream end (ms), if known.
+    pub fn stream_end_ms(&self) -> Option<i64> {
+        self.end
+    }
+
+    /// Declares the stream ended at `end_ms` (clamped to ≥ start). Open sessions are capped at
+    /// it; minute series stop at it. Events may still arrive afterwards (whole-stream totals count
+    /// them). May be called again to move the end.
+    pub fn end_stream(&mut self, end_ms: i64) {
+        self.end = Some(end_ms.max(self.cfg.stream_start_ms));
+        for s in 0..self.sessions.len() {
+            self.refresh_session(s);
+        }
+        self.finalize();
+    }
+
+    /// Cumulative ingestion statistics.
+    pub fn stats(&self) -> IngestStats {
+        IngestStats {
+            accepted: self.accepted,
+            duplicates: self.duplicates,
+            rejected: self.rejected.iter().sum(),
+            rejected_by_reason: ErrorReason::ALL
+                .iter()
+                .filter(|r| self.rejected[r.index()] > 0)
+                .map(|r| ReasonCount {
+                    reason: r.name(),
+                    code: r.code(),
+                    count: self.rejected[r.index()],
+                })
+                .collect(),
+            repeat_payments: self.repeat_payments,
+            repeat_enters: self.repeat_enters,
+            sessions_without_enter: self.sessions.iter().filter(|s| s.enter.is_none()).count()
+                as u64,
+            watermark_ms: self.watermark,
+        }
+    }
+
+    // ----- ingestion entry points -----
+
+    /// Ingests one decoded event.
+    pub fn ingest_event(&mut self, e: &Event) -> Result<Outcome, IngestError> {
+        let r = self.ingest_event_inner(e, None);
+        self.finalize();
+        r
+    }
+
+    /// Ingests a batch of decoded events; bad events are reported, the rest kept.
+    pub fn ingest_events(&mut self, events: &[Event]) -> IngestReport {
+        let mut rep = IngestReport::default();
+        for (i, e) in events.iter().enumerate() {
+            let r = self.ingest_event_inner(e, Some(line_no(i)));
+            self.tally(r, &mut rep);
+        }
+        self.finalize();
+        rep
+    }
+
+    /// Ingests one JSON object (the shape of [`super::event`]).
+    pub fn ingest_json(&mut self, v: &Value) -> Result<Outcome, IngestError> {
+        let r = match Event::from_json(v) {
+            Ok(e) => self.ingest_event_inner(&e, None),
+            Err(e) => Err(self.count_err(e)),
+        };
+        self.finalize();
+        r
+    }
+
+    /// Ingests an array of JSON objects (e.g. from serde-wasm-bindgen); bad elements reported
+    /// with their 1-based position as `line`.
+    pub fn ingest_json_values(&mut self, values: &[Value]) -> IngestReport {
+        let mut rep = IngestReport::default();
+        for (i, v) in values.iter().enumerate() {
+            let line = Some(line_no(i));
+            let r = match Event::from_json(v) {
+                Ok(e) => self.ingest_event_inner(&e, line),
+                Err(mut e) => {
+                    e.line = line;
+                    Err(self.count_err(e))
+                }
+            };
+            self.tally(r, &mut rep);
+        }
+        self.finalize();
+        rep
+    }
+
+    /// Ingests NDJSON text: one JSON object per line; blank lines skipped; each bad line is
+    /// reported with its 1-based line number and field, the rest kept.
+    pub fn ingest_ndjson(&mut self, text: &str) -> IngestReport {
+        let mut rep = IngestReport::default();
+        for (i, line) in text.split('\n').enumerate() {
+            let r = self.ingest_line(line, line_no(i));
+            if let Some(r) = r {
+                self.tally(r, &mut rep);
+            }
+        }
+        self.finalize();
+        rep
+    }
+
+    /// Ingests NDJSON bytes; a line that is not valid UTF-8 is rejected (`bad_utf8`).
+    pub fn ingest_ndjson_bytes(&mut self, bytes: &[u8]) -> IngestReport {
+        let mut rep = IngestReport::default();
+        for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            let ln = line_no(i);
+            let r = match std::str::from_utf8(line) {
+                Ok(s) => self.ingest_line(s, ln),
+                Err(_) => {
+                    let e = IngestError {
+                        field: "",
+                        reason: ErrorReason::BadUtf8,
+                        line: Some(ln),
+                    };
+                    Some(Err(self.count_err(e)))
+                }
+            };
+            if let Some(r) = r {
+                self.tally(r, &mut rep);
+            }
+        }
+        self.finalize();
+        rep
+    }
+
+    fn ingest_line(&mut self, line: &str, ln: u32) -> Option<Result<Outcome, IngestError>> {
+        let line = line.trim();
+        if line.is_empty() {
+            return None;
+        }
+        let v: Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(_) => {
+                let e = IngestError {
+                    field: "",
+                    reason: ErrorReason::InvalidJson,
+                    line: Some(ln),
+                };
+                return Some(Err(self.count_err(e)));
+            }
+        };
+        Some(match Event::from_json(&v) {
+            Ok(e) => self.ingest_event_inner(&e, Some(ln)),
+            Err(mut e) => {
+                e.line = Some(ln);
+                Err(self.count_err(e))
+            }
+        })
+    }
+
+    pub(crate) fn tally(&mut self, r: Result<Outcome, IngestError>, rep: &mut IngestReport) {
+        match r {
+            Ok(Outcome::Accepted) => rep.accepted += 1,
+            Ok(Outcome::Duplicate) => rep.duplicates += 1,
+            Err(e) => rep.push_error(e),
+        }
+    }
+
+    pub(crate) fn count_err(&mut self, e: IngestError) -> IngestError {
+        self.rejected[e.reason.index()] += 1;
+        e
+    }
+
+    fn ingest_event_inner(&mut self, e: &Event, line: Option<u32>) -> Result<Outcome, IngestError> {
+        let raw = match self.raw_from_event(e) {
+            Ok(r) => r,
+            Err(mut err) => {
+                err.line = line;
+                return Err(self.count_err(err));
+            }
+        };
+        self.accept(raw).map_err(|mut err| {
+            err.line = line;
+            self.count_err(err)
+        })
+    }
+
+    fn raw_from_event(&mut self, e: &Event) -> Result<Raw, IngestError> {
+        let checks: [(&'static str, Option<i64>, bool); 5] = [
+            ("amount", e.amount, true),
+            ("units", e.units, false),
+            ("count", e.count, false),
+            ("ts", Some(e.ts), false),
+            ("follower_since_ms", e.follower_since_ms, false),
+        ];
+        for (f, v, money) in checks {
+            if let Some(v) = v {
+                let max = if money {
+                    super::event::MAX_AMOUNT_FEN
+                } else if f == "ts" || f == "follower_since_ms" {
+                    super::event::MAX_SAFE
+                } else {
+                    super::event::MAX_COUNT
+                };
+                if f != "ts" && f != "follower_since_ms" && v < 0 {
+                    return Err(IngestError::new(f, ErrorReason::Negative));
+                }
+                if v.abs() > max {
+                    return Err(IngestError::new(f, ErrorReason::OutOfRange));
+                }
+            }
+        }
+        let mut r = Raw::new(IdKey::from_str(&e.id), e.ts, e.kind);
+        let opt = |i: &mut Interner, s: &Option<String>| s.as_deref().map_or(NONE, |s| i.intern(s));
+        r.viewer = opt(&mut self.viewer_ids, &e.viewer);
+        r.session = opt(&mut self.session_ids, &e.session);
+        r.product = opt(&mut self.product_ids, &e.product);
+        r.order = opt(&mut self.order_ids, &e.order);
+        r.option = opt(&mut self.labels, &e.option);
+        r.cohost = opt(&mut self.labels, &e.cohost);
+        r.region = opt(&mut self.labels, &e.region);
+        r.tier = opt(&mut self.labels, &e.tier);
+        r.source = opt(&mut self.labels, &e.source);
+        r.amount = e.amount;
+        r.units = e.units;
+        r.count = e.count;
+        r.follower_since = e.follower_since_ms;
+        r.seen_before = e.seen_before;
+        r.text_hash = e.text.as_deref().map(str_hash);
+        r.check_required()?;
+        Ok(r)
+    }
+
+    /// Time checks, lateness, de-duplication, then apply.
+    pub(crate) fn accept(&mut self, r: Raw) -> Result<Outcome, IngestError> {
+        let start = self.cfg.stream_start_ms;
+        let lo = start.saturating_sub(self.cfg.time_slack_ms);
+        let hi = self
+            .end
+            .unwrap_or(start.saturating_add(self.cfg.max_duration_ms))
+            .saturating_add(self.cfg.time_slack_ms);
+        if r.ts < lo || r.ts > hi {
+            return Err(IngestError::new("ts", ErrorReason::OutOfRange));
+        }
+        if let Some(w) = self.watermark {
+            if r.ts < w.saturating_sub(self.cfg.lateness_ms) {
+                return Err(IngestError::new("ts", ErrorReason::TooLate));
+            }
+        }
+        let h = r.content_hash();
+        if let Some(&(_, old)) = self.seen.get(&r.key) {
+            if old == h {
+                self.duplicates += 1;
+                return Ok(Outcome::Duplicate);
+            }
+            return Err(IngestError::new("id", ErrorReason::IdConflict));
+        }
+        self.seen.insert(r.key.clone(), (r.ts, h));
+        self.seen_by_ts.entry(r.ts).or_default().push(r.key.clone());
+        self.watermark = Some(self.watermark.map_or(r.ts, |w| w.max(r.ts)));
+        self.accepted += 1;
+        self.apply(&r, h);
+        Ok(Outcome::Accepted)
+    }
+
+    /// Recomputes dirty minute maxima and forgets ids that left the lateness window.
+    pub(crate) fn finalize(&mut self) {
+        let start = self.cfg.stream_start_ms;
+        let dirty = std::mem::take(&mut self.dirty_minutes);
+        for m in dirty {
+            if let Some(mi) = self.minutes.get_mut(m) {
+                if !mi.dirty {
+                    continue;
+                }
+                mi.dirty = false;
+                let t0 = start + m as i64 * MINUTE_MS;
+                let (mut best, mut best_at) = match mi.deltas.keys().next() {
+                    Some(&k) if k == t0 => (i64::MIN, t0),
+                    _ => (0, t0),
+                };
+                let mut run = 0;
+                let mut at_start = 0;
+                for (&t, &d) in &mi.deltas {
+                    run += d;
+                    if t == t0 {
+                        at_start = run;
+                    }
+                    if run > best {
+                        best = run;
+                        best_at = t;
+                    }
+                }
+                mi.d_max = best;
+                mi.d_max_at = best_at;
+                mi.d_at_start = at_start;
+            }
+        }
+        if let Some(w) = self.watermark {
+            let cutoff = w.saturating_sub(self.cfg.lateness_ms);
+            while let Some(entry) = self.seen_by_ts.first_entry() {
+                if *entry.key() >= cutoff {
+                    break;
+                }
+                for k in entry.remove() {
+                    self.seen.remove(&k);
+                }
+            }
+        }
+    }
+
+    // ----- state updates -----
+
+    fn viewer_mut(&mut self, vid: u32, f: impl FnOnce(&mut Viewer)) {
+        if vid == NONE {
+            return;
+        }
+        let i = vid as usize;
+        if self.viewers.len() <= i {
+            self.viewers.resize_with(i + 1, Viewer::default);
+        }
+        let v = &mut self.viewers[i];
+        let before = v.contrib();
+        f(v);
+        let after = v.contrib();
+        if before != after {
+            self.agg.add(&before, -1);
+            self.agg.add(&after, 1);
+        }
+    }
+
+    /// Raw minute and slot (0 body, 1 first ms) of an event inside the stream.
+    pub(crate) fn slot(&self, ts: i64) -> Option<(usize, usize)> {
+        let start = self.cfg.stream_start_ms;
+        if ts < start {
+            return None;
+        }
+        if let Some(e) = self.end {
+            if ts > e {
+                return None;
+            }
+        }
+        let d = ts - start;
+        let m = (d / MINUTE_MS) as usize;
+        if m >= MAX_MINUTES {
+            return None;
+        }
+        Some((m, usize::from(d % MINUTE_MS == 0)))
+    }
+
+    fn minute_mut(&mut self, m: usize) -> &mut Minute {
+        if self.minutes.len() <= m {
+            self.minutes.resize_with(m + 1, Minute::default);
+        }
+        &mut self.minutes[m]
+    }
+
+    fn minute_counts(&mut self, ts: i64, f: impl FnOnce(&mut Counts)) {
+        if let Some((m, s)) = self.slot(ts) {
+            f(&mut self.minute_mut(m).c[s]);
+        }
+    }
+
+    fn product_mut(&mut self, p: u32) -> &mut Product {
+        let i = p as usize;
+        if self.products.len() <= i {
+            self.products.resize_with(i + 1, Product::default);
+        }
+        &mut self.products[i]
+    }
+
+    /// Sets a (product, viewer) people bit; returns true when newly set.
+    fn pv_flag(&mut self, p: u32, v: u32, bit: u8) -> bool {
+        let e = self.pv.entry((p, v)).or_default();
+        let new = e.flags & bit == 0;
+        e.flags |= bit;
+        new
+    }
+
+    fn apply(&mut self, r: &Raw, h: u64) {
+        use EventType::*;
+        let ts = r.ts;
+        let v = r.viewer;
+        match r.ty {
+            Enter => {
+                self.t.entries += 1;
+                self.minute_counts(ts, |c| c.entries += 1);
+                let s = self.session_mut(r.session);
+                let first = s.enter.is_none();
+                if first {
+                    s.viewer = v;
+                }
+                s.enter = Some(s.enter.map_or(ts, |e| e.min(ts)));
+                if first {
+                    self.t.sessions += 1;
+                } else {
+                    self.repeat_enters += 1;
+                }
+                let key = (ts, h);
+                let ret = r.seen_before == Some(true)
+                    || r.follower_since
+                        .is_some_and(|f| ts.saturating_sub(f) >= DAY_MS);
+                let (reg, tier, src) = (r.region, r.tier, r.source);
+                self.viewer_mut(v, |vw| {
+                    vw.flags |= flag::ENTERED;
+                    vw.first[0] = vw.first[0].min(ts);
+                    if vw.first_enter.is_none_or(|k| key < k) {
+                        vw.first_enter = Some(key);
+                        vw.returning = ret;
+                        vw.region = reg;
+                        vw.tier = tier;
+                        vw.source = src;
+                    }
+                });
+                self.refresh_session(r.session as usize);
+            }
+            Leave => {
+                let s = self.session_mut(r.session);
+                if s.enter.is_none() && s.leave.is_none() && s.last_hb.is_none() {
+                    s.viewer = v;
+                }
+                s.leave = Some(s.leave.map_or(ts, |l| l.max(ts)));
+                self.refresh_session(r.session as usize);
+            }
+            Heartbeat => {
+                let s = self.session_mut(r.session);
+                if s.enter.is_none() && s.leave.is_none() && s.last_hb.is_none() {
+                    s.viewer = v;
+                }
+                s.last_hb = Some(s.last_hb.map_or(ts, |l| l.max(ts)));
+                self.refresh_session(r.session as usize);
+            }
+            RoomExposure => {
+                self.t.room_exposures += 1;
+                self.viewer_mut(v, |vw| vw.flags |= flag::EXPOSED);
+            }
+            Comment | Like | Share => {
+                let bit = match r.ty {
+                    Comment => {
+                        self.t.comments += 1;
+                        flag::COMMENTED
+                    }
+                    Like => {
+                        self.t.like_events += 1;
+                        self.t.likes += r.count.unwrap_or(1);
+                        flag::LIKED
+                    }
+                    _ => {
+                        self.t.shares += 1;
+                        flag::SHARED
+                    }
+                };
+                self.viewer_mut(v, |vw| vw.flags |= flag::INTERACTED | bit);
+                if let Some((m, s)) = self.slot(ts) {
+                    let mi = self.minute_mut(m);
+                    mi.c[s].interactions += 1;
+                    let e = mi.viewers.entry(v).or_default();
+                    if e.inter == 0 {
+                        mi.inter_people += 1;
+                    }
+                    e.inter |= 1 << s;
+                }
+            }
+            Follow => {
+                self.t.follows += 1;
+                self.viewer_mut(v, |vw| vw.flags |= flag::FOLLOWED);
+            }
+            FanClubJoin => {
+                self.t.fan_joins += 1;
+                self.viewer_mut(v, |vw| vw.flags |= flag::FANCLUB);
+            }
+            Gift => {
+                self.t.gifts += 1;
+                self.t.gift_fen += r.amount.unwrap_or(0);
+                self.viewer_mut(v, |vw| vw.flags |= flag::GIFTED);
+            }
+            ProductImpression => {
+                self.t.impressions += 1;
+                self.minute_counts(ts, |c| c.impressions += 1);
+                self.product_mut(r.product).impressions += 1;
+                if self.pv_flag(r.product, v, 1) {
+                    self.product_mut(r.product).imp_people += 1;
+                }
+                self.viewer_mut(v, |vw| {
+                    vw.flags |= flag::PIMPRESSED;
+                    vw.first[1] = vw.first[1].min(ts);
+                });
+            }
+            ProductClick => {
+                self.t.clicks += 1;
+                self.minute_counts(ts, |c| c.clicks += 1);
+                self.product_mut(r.product).clicks += 1;
+                if self.pv_flag(r.product, v, 2) {
+                    self.product_mut(r.product).click_people += 1;
+                }
+                self.viewer_mut(v, |vw| {
+                    vw.flags |= flag::CLICKED;
+                    vw.first[2] = vw.first[2].min(ts);
+                });
+            }
+            AddToCart => {
+                self.t.carts += 1;
+                self.product_mut(r.product).carts += 1;
+                if self.pv_flag(r.product, v, 4) {
+                    self.product_mut(r.product).cart_people += 1;
+                }
+                self.viewer_mut(v, |vw| vw.flags |= flag::CARTED);
+            }
+            OrderCreated => {
+                self.t.orders_created += 1;
+                self.viewer_mut(v, |vw| vw.flags |= flag::ORDERED);
+            }
+            OrderPaid => {
+                let p = Payment {
+                    ts,
+                    hash: h,
+                    viewer: v,
+                    product: r.product,
+                    amount: r.amount.unwrap_or(0),
+                    units: r.units.unwrap_or(1),
+                };
+                self.viewer_mut(v, |vw| vw.first[3] = vw.first[3].min(ts));
+                let o = self.orders.entry(r.order).or_default();
+                match o.paid {
+                    None => {
+                        o.paid = Some(p);
+                        self.payment(r.order, p, 1);
+                    }
+                    Some(old) => {
+                        self.repeat_payments += 1;
+                        if (p.ts, p.hash) < (old.ts, old.hash) {
+                            self.payment(r.order, old, -1);
+                            if let Some(o) = self.orders.get_mut(&r.order) {
+                                o.paid = Some(p);
+                            }
+                            self.payment(r.order, p, 1);
+                        }
+                    }
+                }
+            }
+            Refund => {
+                let amt = r.amount.unwrap_or(0);
+                self.t.refund_all_fen += amt;
+                self.t.refund_all += 1;
+                let o = self.orders.entry(r.order).or_default();
+                o.refund_fen += amt;
+                o.refunds += 1;
+                let first_refund = o.refunds == 1;
+                if let Some(p) = o.paid {
+                    self.t.refund_known_fen += amt;
+                    self.t.refund_known += 1;
+                    if first_refund {
+                        self.t.refunded_orders += 1;
+                    }
+                    let pr = self.product_mut(p.product);
+                    pr.refund_fen += amt;
+                    pr.refunds += 1;
+                }
+            }
+            CohostStart => {
+                self.t.cohost_starts += 1;
+                let e = self.cohosts.entry(r.cohost).or_default();
+                e.0 = Some(e.0.map_or(ts, |x| x.min(ts)));
+            }
+            CohostEnd => {
+                self.t.cohost_ends += 1;
+                let e = self.cohosts.entry(r.cohost).or_default();
+                e.1 = Some(e.1.map_or(ts, |x| x.max(ts)));
+            }
+            RedPacketClaim => {
+                self.t.red_packets += 1;
+                self.t.red_packet_fen += r.amount.unwrap_or(0);
+                self.viewer_mut(v, |vw| vw.flags |= flag::REDPACKET);
+            }
+            Vote => {
+                self.t.votes += 1;
+                *self.votes_by_option.entry(r.option).or_default() += 1;
+                self.viewer_mut(v, |vw| vw.flags |= flag::VOTED);
+            }
+        }
+    }
+
+    /// Adds (s = 1) or removes (s = −1) the contribution of a counted payment.
+    fn payment(&mut self, order: u32, p: Payment, s: i64) {
+        self.t.orders += s;
+        self.t.gmv = self.t.gmv.saturating_add(s * p.amount);
+        self.t.units += s * p.units;
+        let (rf, rn) = self
+            .orders
+            .get(&order)
+            .map_or((0, 0), |o| (o.refund_fen, o.refunds));
+        self.t.refund_known_fen += s * rf;
+        self.t.refund_known += s * rn;
+        if rn > 0 {
+            self.t.refunded_orders += s;
+        }
+        let pr = self.product_mut(p.product);
+        pr.orders += s;
+        pr.units += s * p.units;
+        pr.gmv = pr.gmv.saturating_add(s * p.amount);
+        pr.refund_fen += s * rf;
+        pr.refunds += s * rn;
+        let e = self.pv.entry((p.product, p.viewer)).or_default();
+        let was = e.pays > 0;
+        e.pays += s;
+        let is = e.pays > 0;
+        if was != is {
+            self.product_mut(p.product).buyers += if is { 1 } else { -1 };
+        }
+        self.viewer_mut(p.viewer, |vw| {
+            vw.paid_orders += s;
+            vw.gmv = vw.gmv.saturating_add(s * p.amount);
+        });
+        if let Some((m, sl)) = self.slot(p.ts) {
+            let mi = self.minute_mut(m);
+            mi.c[sl].orders += s;
+            mi.c[sl].gmv += s * p.amount;
+            let e = mi.viewers.entry(p.viewer).or_default();
+            let was = e.pay[0] + e.pay[1] > 0;
+            e.pay[sl] += s;
+            let is = e.pay[0] + e.pay[1] > 0;
+            if was != is {
+                mi.pay_people += if is { 1 } else { -1 };
+            }
+        }
+    }
+
+    fn session_mut(&mut self, s: u32) -> &mut Session {
+        let i = s as usize;
+        if self.sessions.len() <= i {
+            self.sessions.resize_with(i + 1, Session::default);
+        }
+        &mut self.sessions[i]
+    }
+
+    /// The session's interval clipped to the stream (edge rule 2), or None when empty.
+    fn session_interval(&self, s: &Session) -> Option<(i64, i64)> {
+        let enter = s.enter?;
+        let raw_end = match s.leave {
+            Some(l) => l.max(enter),
+            None => s
+                .last_hb
+                .map_or(enter, |h| h.max(enter))
+                .saturating_add(self.cfg.session_timeout_ms),
+        };
+        let a = enter.max(self.cfg.stream_start_ms);
+        let b = match self.end {
+            Some(e) => raw_end.min(e),
+            None => raw_end,
+        };
+        (b > a).then_some((a, b))
+    }
+
+    /// Re-applies a session's interval to the timeline after its events changed.
+    fn refresh_session(&mut self, si: usize) {
+        let Some(s) = self.sessions.get(si) else {
+            return;
+        };
+        let new = self.session_interval(s);
+        let old = s.cur;
+        if new == old {
+            return;
+        }
+        let viewer = s.viewer;
+        self.sessions[si].cur = new;
+        if let Some((a, b)) = old {
+            self.add_delta(a, -1);
+            self.add_delta(b, 1);
+        }
+        if let Some((a, b)) = new {
+            self.add_delta(a, 1);
+            self.add_delta(b, -1);
+        }
+        let len = |x: Option<(i64, i64)>| x.map_or(0, |(a, b)| b - a);
+        let dw = len(new) - len(old);
+        if dw != 0 {
+            self.viewer_mut(viewer, |vw| vw.watch_ms += dw);
+        }
+        let start = self.cfg.stream_start_ms;
+        let mr = |x: Option<(i64, i64)>| {
+            x.map(|(a, b)| {
+                (
+                    ((a - start) / MINUTE_MS) as usize,
+                    ((b - 1 - start) / MINUTE_MS) as usize,
+                )
+            })
+        };
+        let (om, nm) = (mr(old), mr(new));
+        let lo = om
+            .map_or(usize::MAX, |x| x.0)
+            .min(nm.map_or(usize::MAX, |x| x.0));
+        let hi = om.map_or(0, |x| x.1).max(nm.map_or(0, |x| x.1));
+        if lo == usize::MAX || hi >= MAX_MINUTES {
+            return;
+        }
+        let inr = |r: Option<(usize, usize)>, m: usize| r.is_some_and(|(a, b)| a <= m && m <= b);
+        for m in lo..=hi {
+            let (io, inn) = (inr(om, m), inr(nm, m));
+            if io == inn {
+                continue;
+            }
+            let mi = self.minute_mut(m);
+            let e = mi.viewers.entry(viewer).or_default();
+            if inn {
+                e.cover += 1;
+                if e.cover == 1 {
+                    mi.online += 1;
+                }
+            } else {
+                e.cover = e.cover.saturating_sub(1);
+                if e.cover == 0 {
+                    mi.online -= 1;
+                }
+            }
+        }
+    }
+
+    fn add_delta(&mut self, t: i64, d: i64) {
+        let start = self.cfg.stream_start_ms;
+        if t < start {
+            return;
+        }
+        let m = ((t - start) / MINUTE_MS) as usize;
+        if m >= MAX_MINUTES {
+            return;
+        }
+        let t0 = start + m as i64 * MINUTE_MS;
+        let mi = self.minute_mut(m);
+        let e = mi.deltas.entry(t).or_insert(0);
+        *e += d;
+        if *e == 0 {
+            mi.deltas.remove(&t);
+        }
+        mi.d_sum += d;
+        mi.d_integral += d * (t0 + MINUTE_MS - t);
+        if !mi.dirty {
+            mi.dirty = true;
+            self.dirty_minutes.push(m);
+        }
+    }
+}
+
+fn line_no(i: usize) -> u32 {
+    u32::try_from(i + 1).unwrap_or(u32::MAX)
+}
