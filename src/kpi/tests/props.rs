@@ -59,9 +59,10 @@ proptest! {
         let (g, events) = base();
         let mut r = new_room(&g);
         let mut prev: Option<Snapshot> = None;
+        let mut now = g.stream_start_ms;
         for chunk in events.chunks(batch) {
             r.ingest_events(chunk);
-            let now = chunk.last().map_or(g.stream_start_ms, |e| e.ts);
+            now = chunk.iter().map(|e| e.ts).fold(now, i64::max);
             let s = r.snapshot(now);
             if let Some(p) = &prev {
                 let pairs = [
