@@ -5,6 +5,19 @@
 //! time in ms, feeds them to a [`Monitor`], schedules a [`Observation::Tick`] at
 //! [`Monitor::next_deadline_ms`], and reads [`QoeMetrics`]. Definitions are on each metric field
 //! and in the module docs of `monitor` (stall rule), `freeze` and `score`.
+//!
+//! Binding contract:
+//! - one [`Monitor`] per view (source); after [`Observation::SourceChanged`], [`Observation::PageHide`]
+//!   or a fatal [`Observation::Error`] it ignores everything, read its metrics and make a new one;
+//! - all times on one client clock in ms, non-decreasing (earlier ones are taken as the latest
+//!   seen); use an epoch clock (`performance.timeOrigin + performance.now()`) so that time-sync
+//!   probes and program-date-times compare; a `Frame` carries the rVFC `now` argument as its time;
+//! - send `PlayIntent` when `play()` is called or autoplay is attempted (a `play`/`playing` event
+//!   without one also starts the view), then media events as they fire, `Frame` from
+//!   `requestVideoFrameCallback` (otherwise `TimeUpdate` is the progress signal), visibility,
+//!   `Quality` samples whenever convenient (deltas are gated by the monitor), and a `Tick` at
+//!   [`Monitor::next_deadline_ms`] (re-read it after every observation);
+//! - [`Monitor::metrics`] is a pure read and is consistent whether or not ticks were delivered.
 #![forbid(unsafe_code)]
 
 mod config;
