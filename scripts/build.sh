@@ -27,3 +27,5 @@ for entry in "${entries[@]}"; do
     "$out/livekpi_${entry}_bg.wasm" -o "$out/livekpi_${entry}_bg.wasm"
   rm -f "$out/livekpi_${entry}_bg.wasm.d.ts"
 done
+# The player ships as one minified ES module (entry + glue) beside its wasm.
+if [[ " ${entries[*]} " == *" player "* ]]; then node scripts/bundle.mjs; fi

@@ -14,7 +14,7 @@ export const CONSOLE_GZIP_BUDGET = 400_000;
 
 const pkg = new URL('../pkg/', import.meta.url);
 const ENTRIES = {
-  player: { wasm: ['dist/player/livekpi_player_bg.wasm'], js: ['dist/player/livekpi_player.js', 'player/index.js'] },
+  player: { wasm: ['dist/player/livekpi_player_bg.wasm'], js: ['dist/player/index.js'] },
   console: { wasm: ['dist/console/livekpi_console_bg.wasm'], js: ['dist/console/livekpi_console.js', 'console/index.js'] },
 };
 

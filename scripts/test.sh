@@ -24,7 +24,7 @@ scripts/build.sh
 node scripts/size.mjs
 
 step "bindings: wasm-bindgen-test in Node and in headless Chromium"
-cargo test --target wasm32-unknown-unknown --all-features --test web_node
+cargo test --target wasm32-unknown-unknown --all-features --lib --test web_node
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --all-features --test web_browser
 
 step "JS: package, types, bundler, end-to-end (node --test)"

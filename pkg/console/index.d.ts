@@ -1,1 +1,2 @@
+/// <reference lib="esnext.disposable" />
 export * from '../dist/console/livekpi_console.js';

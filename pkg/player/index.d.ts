@@ -1,3 +1,82 @@
+/// <reference lib="esnext.disposable" />
 /** Resolves to true once the wasm module is instantiated, false if it could not be (never rejects). */
 export declare const ready: Promise<boolean>;
 export { newSessionId, version, buildFeatures } from '../dist/player/livekpi_player.js';
+
+/**
+ * QoE metrics of one view. Durations are client wall-clock ms; `null` means "not measured" (a
+ * rate whose denominator is 0, a latency without a program-date-time, a startup without a frame).
+ * The definition of each field is in the crate's `qoe::QoeMetrics` docs.
+ */
+export interface QoeMetrics {
+  startupMs: number | null; loadToFirstFrameMs: number | null; started: boolean; autoplayBlocked: boolean;
+  preloaded: boolean; hiddenDuringStartup: boolean; exitBeforeStart: boolean; startupFailure: boolean;
+  playbackFailure: boolean; failureCode: number; errorCount: number; ended: boolean;
+  stallCount: number; stallMs: number; stallOngoing: boolean; stallOngoingMs: number;
+  rebufferRatio: number | null; rebufferRatioWatch: number | null; stallFrequencyPerMin: number | null;
+  freezeCount: number; freezeMs: number; freeze500Count: number; freeze500Ms: number;
+  droppedFrames: number; totalFrames: number; droppedFrameRatio: number | null;
+  seekCount: number; seekLatencyLastMs: number | null; seekLatencyMeanMs: number | null; seekLatencyMaxMs: number | null;
+  clockOffsetMs: number | null; rttLastMs: number | null; rttMinMs: number | null;
+  latencyLastMs: number | null; latencyMeanMs: number | null; latencyMinMs: number | null; latencyMaxMs: number | null;
+  latencySamples: number; liveEdgeLastS: number | null; liveEdgeMeanS: number | null;
+  segmentTtfbMeanMs: number | null; segmentTtfbCount: number;
+  bitrateSwitchUp: number; bitrateSwitchDown: number; bitrateLastBps: number | null; bitrateMeanBps: number | null;
+  upscaleMs: number; downscaleMs: number; upscaleMean: number | null; downscaleMean: number | null;
+  watchMs: number; playingMs: number; hiddenMs: number; pausedMs: number;
+  p1203StallImpact: number | null; p1203O23: number | null; muxStartupScore: number | null; muxSmoothnessScore: number | null;
+}
+
+/** One stall: media position where playback stopped, back-dated start (client epoch ms), duration. */
+export interface StallInfo { positionS: number | null; startMs: number; durationMs: number }
+
+/** What an adapter reports from a player library into the monitor. */
+export interface AdapterSink {
+  bitrate(bps: number): void;
+  /** The fragment now playing starts at media time `startS` and was stamped at `programDateMs`. */
+  programDate(startS: number | undefined, programDateMs: number | null | undefined): void;
+  segmentTtfb(ms: number): void;
+  error(code: number, fatal: boolean): void;
+  liveEdge(read: () => number | undefined): void;
+}
+/** Connects a player library to the monitor; returns a function that disconnects it. */
+export type Adapter = (sink: AdapterSink) => (() => void) | void;
+
+/** The subset of an hls.js instance the adapter uses. */
+export interface HlsLike {
+  on(event: string, handler: (event: string, data: unknown) => void): void;
+  off(event: string, handler: (event: string, data: unknown) => void): void;
+  readonly levels?: ReadonlyArray<{ bitrate: number }>;
+  readonly latency?: number;
+}
+/** An adapter for hls.js (bitrate switches, program-date-time, fatal errors, segment TTFB, live edge). */
+export declare function hlsjs(hls: HlsLike): Adapter;
+
+export interface AttachOptions {
+  /** Minimum stall counted, ms (default 100). */
+  stallThresholdMs?: number;
+  /** A URL answering `{"server_ms": <epoch ms>}` for the clock offset behind glass-to-glass latency. */
+  timeSyncUrl?: string;
+  /** Player-library adapters, e.g. `[hlsjs(hls)]`. */
+  adapters?: Adapter[];
+}
+
+export interface QoeHandle {
+  /** The id of this viewing session (32 hex digits), or null until the wasm module is ready. */
+  readonly sessionId: string | null;
+  /** The QoE metrics now, or null while (or if) the wasm module is not ready. */
+  metrics(): QoeMetrics | null;
+  /** The recent stalls, oldest first (an ongoing one last). */
+  stalls(): StallInfo[];
+  /** Connects a player-library adapter. */
+  use(adapter: Adapter): void;
+  /** Reports a play intent the element has not shown yet (e.g. right before calling play()). */
+  playIntent(autoplay?: boolean): void;
+  /** Reports that the browser's autoplay policy rejected play(). */
+  autoplayBlocked(): void;
+  /** Removes every listener, callback and timer. The handle stays readable. */
+  detach(): void;
+}
+
+/** Attaches a QoE monitor to a media element. Never throws. */
+export declare function attach(video: HTMLMediaElement, options?: AttachOptions): QoeHandle;

@@ -1,11 +1,250 @@
-// livekpi/player: the viewer-side QoE monitor. Loading never throws into the host page: `ready`
-// resolves to false (and the monitor stays inert) when WebAssembly cannot be loaded.
-import init from '../dist/player/livekpi_player.js';
+// livekpi/player: the viewer-side QoE monitor.
+//
+// attach(video) listens to the media element, the page and (through adapters) the player
+// library, and forwards every observation as numbers to the wasm QoeMonitor, which owns every
+// definition. Nothing here may throw into, or slow down, the host page: every callback is
+// guarded, observations made before the wasm module is ready are queued (bounded), and when the
+// module cannot load the monitor stays inert and says so (`ready` resolves to false).
+import init, {
+  QoeMonitor, newSessionId, metricNames, observationKinds,
+} from '../dist/player/livekpi_player.js';
 
+let wasmOk = false;
 /** Resolves to true once the wasm module is instantiated, false if it could not be (never rejects). */
 export const ready = init().then(
-  () => true,
+  () => (wasmOk = true),
   () => false,
 );
 
 export { newSessionId, version, buildFeatures } from '../dist/player/livekpi_player.js';
+
+const TICK = 255;
+const QUEUE_CAP = 1024;
+const SAMPLE_MS = 1000; // quality, live edge and program-date-time samples: at most 1 Hz
+const now = () => performance.timeOrigin + performance.now();
+let kinds = null; // name → code, from the wasm module (one list, owned by Rust)
+let fields = null; // [name, tag] in metrics() order
+function tables() {
+  if (!kinds) {
+    kinds = Object.fromEntries(observationKinds().split(',').map((k, i) => [k, i]));
+    fields = metricNames().split(',').map((f) => f.split(':'));
+  }
+}
+
+/** An adapter for hls.js: bitrate switches, fragment program-date-time, fatal errors, TTFB, live edge. */
+export function hlsjs(hls) {
+  return (sink) => {
+    const on = {
+      hlsLevelSwitched: (_, d) => sink.bitrate(hls.levels?.[d.level]?.bitrate ?? 0),
+      hlsFragChanged: (_, d) => sink.programDate(d.frag?.start, d.frag?.programDateTime),
+      hlsFragLoaded: (_, d) => {
+        const l = d.frag?.stats?.loading;
+        if (l && l.first > 0) sink.segmentTtfb(l.first - l.start);
+      },
+      hlsError: (_, d) => {
+        const code = { networkError: 2, mediaError: 3, muxError: 4 }[d.type] ?? 1000;
+        sink.error(code, !!d.fatal);
+      },
+    };
+    for (const [ev, fn] of Object.entries(on)) hls.on(ev, fn);
+    sink.liveEdge(() => hls.latency);
+    return () => { for (const [ev, fn] of Object.entries(on)) hls.off(ev, fn); };
+  };
+}
+
+/**
+ * Attaches a QoE monitor to a media element. Never throws; returns a handle whose `metrics()`
+ * is null until the wasm module is ready (or forever, if it cannot load).
+ */
+export function attach(video, options = {}) {
+  let monitor = null;
+  let queue = [];
+  let dead = false;
+  let timer = 0;
+  let due = Infinity;
+  let frameHandle = 0;
+  let lastSample = -Infinity;
+  let pdtMap = null; // [media start s, program-date ms] of the fragment being played
+  let liveEdgeFn = null;
+  let sessionId = null;
+  const detachers = [];
+
+  const guard = (fn) => (...args) => {
+    if (dead) return undefined;
+    try {
+      return fn(...args);
+    } catch {
+      return undefined; // never into the host page
+    }
+  };
+
+  const schedule = (deadline) => {
+    if (!(deadline > 0) || deadline >= due) return;
+    clearTimeout(timer);
+    due = deadline;
+    timer = setTimeout(tick, Math.max(0, deadline - now()) + 1);
+  };
+  const tick = guard(() => {
+    due = Infinity;
+    if (monitor) schedule(monitor.observe(now(), TICK, 0, 0, 0, 0, 0));
+  });
+  const emit = (kind, t = now(), a = 0, b = 0, c = 0, d = 0, e = 0) => {
+    if (dead) return;
+    if (monitor) schedule(monitor.observe(t, kinds[kind], a, b, c, d, e));
+    else if (queue && queue.length < QUEUE_CAP) queue.push([kind, t, a, b, c, d, e]);
+  };
+
+  const dims = () => emit('dimensions', now(), video.clientWidth, video.clientHeight,
+    globalThis.devicePixelRatio || 1, video.videoWidth, video.videoHeight);
+  const sample = (t) => {
+    lastSample = t;
+    const q = video.getVideoPlaybackQuality?.();
+    if (q) emit('quality', t, q.droppedVideoFrames, q.totalVideoFrames);
+    const edge = liveEdgeFn?.();
+    if (Number.isFinite(edge)) emit('liveEdge', t, edge);
+  };
+  const onFrame = guard((rvfcNow, meta) => {
+    const t = performance.timeOrigin + rvfcNow;
+    emit('frame', t, meta.mediaTime, meta.presentedFrames);
+    if (t - lastSample >= SAMPLE_MS) {
+      sample(t);
+      if (pdtMap) emit('frameProgramTime', t, pdtMap[1] + (meta.mediaTime - pdtMap[0]) * 1000);
+    }
+    frameHandle = video.requestVideoFrameCallback(onFrame);
+  });
+
+  let hadSource = false;
+  let intent = false;
+  const on = {
+    loadstart: () => {
+      if (hadSource) emit('sourceChanged');
+      hadSource = true;
+      emit('sourceAttached');
+      if (video.autoplay && !intent) { intent = true; emit('playIntent', now(), 1); }
+    },
+    play: () => {
+      if (!intent) { intent = true; emit('playIntent', now(), 0); }
+      emit('play');
+    },
+    playing: () => emit('playing'),
+    pause: () => emit('pause'),
+    waiting: () => emit('waiting'),
+    seeking: () => emit('seeking'),
+    seeked: () => emit('seeked'),
+    ended: () => emit('ended'),
+    timeupdate: () => {
+      const t = now();
+      emit('timeUpdate', t, video.currentTime);
+      // Without requestVideoFrameCallback, samples ride on timeupdate (≤ 4 Hz) instead.
+      if (!video.requestVideoFrameCallback && t - lastSample >= SAMPLE_MS) sample(t);
+    },
+    error: () => emit('error', now(), video.error?.code ?? 0, 1),
+    resize: dims,
+  };
+  const onVisibility = guard(() => emit('visibility', now(), document.visibilityState === 'hidden' ? 1 : 0));
+  const onPageHide = guard(() => emit('pageHide'));
+
+  const sink = {
+    bitrate: guard((bps) => emit('bitrate', now(), bps)),
+    programDate: guard((startS, pdtMs) => {
+      pdtMap = Number.isFinite(startS) && Number.isFinite(pdtMs) ? [startS, pdtMs] : null;
+    }),
+    segmentTtfb: guard((ms) => emit('segmentTtfb', now(), ms)),
+    error: guard((code, fatal) => emit('error', now(), code, fatal ? 1 : 0)),
+    liveEdge: guard((fn) => { liveEdgeFn = fn; }),
+  };
+
+  const handle = {
+    /** The id of this viewing session (32 hex digits), or null until the wasm module is ready. */
+    get sessionId() { return sessionId; },
+    /** The QoE metrics now, or null while (or if) the wasm module is not ready. */
+    metrics: guard(() => {
+      if (!monitor) return null;
+      const v = monitor.metrics(now());
+      const out = {};
+      fields.forEach(([name, tag], i) => {
+        const x = v[i];
+        out[name] = tag === 'b' ? x === 1 : tag === 'o' && Number.isNaN(x) ? null : x;
+      });
+      return out;
+    }),
+    /** The recent stalls, oldest first (an ongoing one last). */
+    stalls: guard(() => {
+      const out = [];
+      if (!monitor) return out;
+      const v = monitor.stalls(now());
+      for (let i = 0; i + 2 < v.length; i += 3) {
+        out.push({ positionS: Number.isNaN(v[i]) ? null : v[i], startMs: v[i + 1], durationMs: v[i + 2] });
+      }
+      return out;
+    }),
+    /** Connects a player-library adapter (see `hlsjs`). */
+    use: guard((adapter) => {
+      const off = adapter(sink);
+      if (typeof off === 'function') detachers.push(off);
+    }),
+    /** Reports a play intent the element has not shown yet (e.g. right before calling play()). */
+    playIntent: guard((autoplay = false) => {
+      if (!intent) { intent = true; emit('playIntent', now(), autoplay ? 1 : 0); }
+    }),
+    /** Reports that the browser's autoplay policy rejected play(). */
+    autoplayBlocked: guard(() => emit('autoplayBlocked')),
+    /** Removes every listener, callback and timer. The handle stays readable. */
+    detach: guard(() => {
+      for (const off of detachers.splice(0)) {
+        try { off(); } catch { /* the host's player may already be gone */ }
+      }
+      clearTimeout(timer);
+      if (frameHandle) video.cancelVideoFrameCallback?.(frameHandle);
+      queue = null;
+      dead = true;
+    }),
+  };
+
+  try {
+    for (const [ev, fn] of Object.entries(on)) {
+      const g = guard(fn);
+      video.addEventListener(ev, g, { passive: true });
+      detachers.push(() => video.removeEventListener(ev, g));
+    }
+    document.addEventListener('visibilitychange', onVisibility);
+    detachers.push(() => document.removeEventListener('visibilitychange', onVisibility));
+    addEventListener('pagehide', onPageHide);
+    detachers.push(() => removeEventListener('pagehide', onPageHide));
+    if (video.requestVideoFrameCallback) frameHandle = video.requestVideoFrameCallback(onFrame);
+    // State already reached before attach (a source set, a preloaded frame, a hidden page).
+    if (document.visibilityState === 'hidden') onVisibility();
+    if (video.currentSrc || video.src) { hadSource = true; emit('sourceAttached'); }
+    if (!video.paused) { intent = true; emit('playIntent', now(), video.autoplay ? 1 : 0); emit('play'); }
+    for (const a of options.adapters ?? []) handle.use(a);
+  } catch {
+    /* partial attach: the monitor measures what it could attach to */
+  }
+
+  ready.then(guard(() => {
+    if (!wasmOk) return;
+    tables();
+    sessionId = newSessionId();
+    monitor = new QoeMonitor(now(), options.stallThresholdMs ?? 100);
+    const pending = queue;
+    queue = null;
+    for (const [kind, t, a, b, c, d, e] of pending) emit(kind, t, a, b, c, d, e);
+    dims();
+    if (options.timeSyncUrl) probeClock(options.timeSyncUrl);
+  }));
+
+  // Clock offset from three time-sync probes (the monitor keeps the lowest-RTT one).
+  const probeClock = guard(async (url) => {
+    for (let i = 0; i < 3 && !dead; i++) {
+      try {
+        const sent = now();
+        const res = await fetch(url, { cache: 'no-store' });
+        const body = await res.json();
+        const received = now();
+        if (Number.isFinite(body?.server_ms)) emit('timeSync', received, sent, received, body.server_ms);
+      } catch { /* offline: latency falls back to the client clock */ }
+    }
+  });
+
+  return handle;
+}

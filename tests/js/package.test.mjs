@@ -16,7 +16,11 @@ let dir;
 let tarball;
 
 function run(cmd, args, cwd = dir) {
-  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    throw new Error(`${cmd} ${args.join(' ')} failed:\n${e.stdout}\n${e.stderr}`);
+  }
 }
 
 before(() => {
@@ -34,8 +38,8 @@ test('the tarball holds the entries, their wasm, glue and types, and nothing els
   assert.deepEqual(files, [
     'console/index.d.ts', 'console/index.js', 'console/node.js',
     'dist/console/livekpi_console.d.ts', 'dist/console/livekpi_console.js', 'dist/console/livekpi_console_bg.wasm',
-    'dist/player/livekpi_player.d.ts', 'dist/player/livekpi_player.js', 'dist/player/livekpi_player_bg.wasm',
-    'package.json', 'player/index.d.ts', 'player/index.js',
+    'dist/player/index.js', 'dist/player/livekpi_player.d.ts', 'dist/player/livekpi_player_bg.wasm',
+    'package.json', 'player/index.d.ts',
   ]);
 });
 

@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Bundles and minifies the player entry (pkg/player/index.js + its wasm-bindgen glue) into
+// pkg/dist/player/index.js, the one JS file a viewer page downloads. The glue loads
+// `livekpi_player_bg.wasm` relative to its own URL, and the bundle sits beside that file.
+import { rolldown } from 'rolldown';
+import { fileURLToPath } from 'node:url';
+
+const pkg = fileURLToPath(new URL('../pkg/', import.meta.url));
+const bundle = await rolldown({ input: `${pkg}player/index.js`, logLevel: 'warn' });
+await bundle.write({ file: `${pkg}dist/player/index.js`, format: 'esm', minify: true });
+await bundle.close();
