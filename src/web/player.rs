@@ -8,6 +8,15 @@
 use wasm_bindgen::prelude::*;
 
 use super::error::js_error;
+
+// The player build allocates a few small buffers per call (metric arrays, strings): a simple
+// free-list allocator serves it in far fewer bytes than std's dlmalloc. Only the player-only
+// build uses it; a build with the console (which allocates per key) keeps dlmalloc.
+#[cfg(not(feature = "console"))]
+#[global_allocator]
+// SAFETY: the player's wasm module runs on one thread (no shared memory, no threads feature).
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 use crate::qoe::{Monitor, Observation, QoeConfig, QoeMetrics};
 
 /// A fresh viewing-session id: 128 bits from the platform CSPRNG (`crypto.getRandomValues`) as
@@ -24,32 +33,10 @@ pub fn new_session_id() -> Result<String, JsValue> {
     Ok(crate::ids::session_id_from_bytes(&bytes))
 }
 
-/// Observation kinds in code order: the code of a kind is its index in this list.
-const OBSERVATION_KINDS: [&str; 23] = [
-    "playIntent",
-    "autoplayBlocked",
-    "sourceAttached",
-    "sourceChanged",
-    "play",
-    "pause",
-    "playing",
-    "waiting",
-    "seeking",
-    "seeked",
-    "ended",
-    "timeUpdate",
-    "frame",
-    "visibility",
-    "pageHide",
-    "error",
-    "quality",
-    "bitrate",
-    "dimensions",
-    "timeSync",
-    "frameProgramTime",
-    "liveEdge",
-    "segmentTtfb",
-];
+/// Observation kinds in code order, comma-separated: the code of a kind is its index.
+const OBSERVATION_KINDS: &str = "playIntent,autoplayBlocked,sourceAttached,sourceChanged,play,\
+pause,playing,waiting,seeking,seeked,ended,timeUpdate,frame,visibility,pageHide,error,quality,\
+bitrate,dimensions,timeSync,frameProgramTime,liveEdge,segmentTtfb";
 
 /// The code of the `tick` observation (a timer check), outside the published list.
 const TICK: u32 = 255;
@@ -57,7 +44,7 @@ const TICK: u32 = 255;
 /// The observation kinds, comma-separated in code order (`playIntent,autoplayBlocked,…`).
 #[wasm_bindgen(js_name = observationKinds)]
 pub fn observation_kinds() -> String {
-    OBSERVATION_KINDS.join(",")
+    OBSERVATION_KINDS.into()
 }
 
 /// Saturating conversion of a JS number to a `u32` counter (NaN and negatives → 0).
@@ -145,8 +132,8 @@ impl Cross for Option<f64> {
 /// null, `b` boolean) and the value of each, in one order.
 macro_rules! metric_table {
     ($($name:literal : $tag:literal = $field:ident),* $(,)?) => {
-        /// Metric names with type tags, in the order of [`metric_values`].
-        const METRIC_NAMES: &[&str] = &[$(concat!($name, ":", $tag)),*];
+        /// Metric names with type tags, comma-separated, in the order of [`metric_values`].
+        const METRIC_NAMES: &str = concat!($($name, ":", $tag, ","),*);
         /// The metrics in the order of [`METRIC_NAMES`].
         fn metric_values(m: &QoeMetrics) -> Vec<f64> {
             vec![$(m.$field.cross()),*]
@@ -219,7 +206,7 @@ metric_table! {
 /// comma-separated, in the order of [`QoeMonitor::metrics`] (`startupMs:o,…`).
 #[wasm_bindgen(js_name = metricNames)]
 pub fn metric_names() -> String {
-    METRIC_NAMES.join(",")
+    METRIC_NAMES.trim_end_matches(',').into()
 }
 
 /// The QoE monitor of one view (one source on one element), fed by the JS entry.
@@ -292,15 +279,18 @@ mod tests {
     #[wasm_bindgen_test]
     fn every_metric_has_a_value_and_a_tag() {
         let values = metric_values(&QoeMetrics::default());
-        assert_eq!(values.len(), METRIC_NAMES.len());
-        for name in METRIC_NAMES {
+        let names: Vec<&str> = metric_names().leak().split(',').collect();
+        assert_eq!(values.len(), names.len());
+        for name in names {
             assert!(name.ends_with(":n") || name.ends_with(":o") || name.ends_with(":b"));
         }
     }
 
     #[wasm_bindgen_test]
     fn every_published_kind_decodes() {
-        for code in 0..OBSERVATION_KINDS.len() as u32 {
+        let kinds = OBSERVATION_KINDS.split(',').count() as u32;
+        assert_eq!(kinds, 23);
+        for code in 0..kinds {
             assert!(observation(code, 1.0, 1.0, 1.0, 1.0, 1.0).is_some());
         }
         assert_eq!(
