@@ -369,6 +369,42 @@ pub fn generate(cfg: &GenConfig) -> Vec<Event> {
             tm = step_end;
         }
     }
+    // edge cases: events exactly at minute starts and at the end, and sessions whose leave and
+    // enter fall on the same ms (netted before PCU)
+    for k in 0..4i64 {
+        let m = g.rng.range(0, cfg.duration_min.max(1) - 1);
+        let e = g.push(start + m * 60_000, EventType::Like);
+        e.viewer = Some(format!("u{}", k));
+        e.count = Some(1);
+    }
+    let mid = start + (end - start) / 2 / 60_000 * 60_000;
+    for (k, (a, b)) in [
+        (mid - 120_000, mid),
+        (mid, mid + 90_000),
+        (end - 30_000, end + 30_000),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (v, s) = (format!("edge{k}"), format!("edge-s{k}"));
+        let e = g.push(a, EventType::Enter);
+        e.viewer = Some(v.clone());
+        e.session = Some(s.clone());
+        let e = g.push(b, EventType::Leave);
+        e.viewer = Some(v.clone());
+        e.session = Some(s);
+        let e = g.push(end, EventType::Comment);
+        e.viewer = Some(v);
+        e.text = Some("end".into());
+    }
+    {
+        let e = g.push(end, EventType::OrderPaid);
+        e.viewer = Some("edge0".into());
+        e.order = Some("edge-o".into());
+        e.product = Some("p0".into());
+        e.amount = Some(12_300);
+        e.units = Some(1);
+    }
     // refunds of unknown orders
     let n_unknown = 1 + cfg.arrivals / 1000;
     for k in 0..n_unknown {
