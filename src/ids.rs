@@ -1,5 +1,7 @@
 //! Identifiers made from caller-supplied randomness (the core never draws randomness itself).
 
+use alloc::string::String;
+
 /// A viewing-session id: 128 random bits written as 32 lowercase hex digits.
 ///
 /// The bytes come from the caller (the browser binding draws them with `getrandom`), so the

@@ -4,10 +4,15 @@
 //! arguments. The only place with `wasm_bindgen`, `js_sys` and `web_sys` is [`web`], compiled for
 //! `wasm32` only.
 #![warn(missing_docs)]
+// The player-only wasm build has no standard library (size: no formatting or panic messages).
+#![cfg_attr(all(target_arch = "wasm32", not(feature = "std"), not(test)), no_std)]
+
+extern crate alloc;
 
 pub mod ids;
 #[cfg(feature = "console")]
 pub mod kpi;
+pub(crate) mod math;
 pub mod qoe;
 
 #[cfg(target_arch = "wasm32")]

@@ -18,7 +18,6 @@ export const ready = init().then(
 
 export { newSessionId, version, buildFeatures } from '../dist/player/livekpi_player.js';
 
-const TICK = 255;
 const QUEUE_CAP = 1024;
 const SAMPLE_MS = 1000; // quality, live edge and program-date-time samples: at most 1 Hz
 const now = () => performance.timeOrigin + performance.now();
@@ -60,8 +59,6 @@ export function attach(video, options = {}) {
   let monitor = null;
   let queue = [];
   let dead = false;
-  let timer = 0;
-  let due = Infinity;
   let frameHandle = 0;
   let lastSample = -Infinity;
   let pdtMap = null; // [media start s, program-date ms] of the fragment being played
@@ -78,19 +75,11 @@ export function attach(video, options = {}) {
     }
   };
 
-  const schedule = (deadline) => {
-    if (!(deadline > 0) || deadline >= due) return;
-    clearTimeout(timer);
-    due = deadline;
-    timer = setTimeout(tick, Math.max(0, deadline - now()) + 1);
-  };
-  const tick = guard(() => {
-    due = Infinity;
-    if (monitor) schedule(monitor.observe(now(), TICK, 0, 0, 0, 0, 0));
-  });
   const emit = (kind, t = now(), a = 0, b = 0, c = 0, d = 0, e = 0) => {
     if (dead) return;
-    if (monitor) schedule(monitor.observe(t, kinds[kind], a, b, c, d, e));
+    // The monitor's reads count open intervals up to the read time, so no timer has to deliver
+    // ticks: while playback is healthy this layer runs no timer at all.
+    if (monitor) monitor.observe(t, kinds[kind], a, b, c, d, e);
     else if (queue && queue.length < QUEUE_CAP) queue.push([kind, t, a, b, c, d, e]);
   };
 
@@ -194,7 +183,6 @@ export function attach(video, options = {}) {
       for (const off of detachers.splice(0)) {
         try { off(); } catch { /* the host's player may already be gone */ }
       }
-      clearTimeout(timer);
       if (frameHandle) video.cancelVideoFrameCallback?.(frameHandle);
       queue = null;
       dead = true;

@@ -22,6 +22,7 @@ use super::freeze::Freeze;
 use super::metrics::{QoeMetrics, StallRecord};
 use super::observation::Observation;
 use super::score::{self, P1203Stalls};
+use alloc::vec::Vec;
 
 /// Largest accepted time, ms (about year 33 658 as epoch ms).
 const MAX_TIME_MS: f64 = 1e15;

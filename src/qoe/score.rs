@@ -38,7 +38,7 @@ pub const P1203_S3: f64 = 11.056_755_8;
 
 /// `0.5^(x / c_ref8)`, the decaying part of the clause 8.1.1.1 weight.
 fn decay(x_s: f64) -> f64 {
-    (x_s * core::f64::consts::LN_2 / -P1203_C_REF8).exp()
+    crate::math::exp(x_s * core::f64::consts::LN_2 / -P1203_C_REF8)
 }
 
 /// Running stalling features of P.1203.3 clause 8.1.1 (positions non-decreasing).
@@ -95,9 +95,9 @@ impl P1203Stalls {
             };
             (total, avg)
         };
-        let si = (-n / P1203_S1).exp()
-            * (-total / t_s / P1203_S2).exp()
-            * (-avg_interval / t_s / P1203_S3).exp();
+        let si = crate::math::exp(-n / P1203_S1)
+            * crate::math::exp(-total / t_s / P1203_S2)
+            * crate::math::exp(-avg_interval / t_s / P1203_S3);
         si.is_finite().then_some(si)
     }
 }
@@ -114,7 +114,7 @@ pub fn mux_smoothness_score(rebuffer_count: u32, rebuffer_fraction: f64) -> Opti
         return None;
     }
     let half = f64::from(rebuffer_count) / 2.0;
-    let by_count = 100.0 / (1.0 + half * half).sqrt();
-    let by_time = 100.0 * (-10.0 * rebuffer_fraction).exp();
+    let by_count = 100.0 / crate::math::sqrt(1.0 + half * half);
+    let by_time = 100.0 * crate::math::exp(-10.0 * rebuffer_fraction);
     Some((by_count + by_time) / 2.0)
 }

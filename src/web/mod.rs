@@ -3,7 +3,16 @@
 //! It converts JS values to core types, validates them, and hands them over. Errors cross as JS
 //! `Error` objects whose message names the field (see [`error`]). Nothing here computes a metric.
 
+use alloc::string::String;
 use wasm_bindgen::prelude::*;
+
+/// The `no_std` player build's panic handler: trap at once (no message formatting). The core
+/// never panics on external input; a trap means a bug, and the JS entry then stays inert.
+#[cfg(all(not(feature = "std"), not(test)))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
 
 #[cfg(feature = "console")]
 pub mod console;

@@ -5,14 +5,16 @@
 //! [`QoeMonitor`]. Kind codes and metric names are published by this module
 //! ([`observation_kinds`], [`metric_names`]) so JS never keeps its own copy of either list.
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use wasm_bindgen::prelude::*;
 
 use super::error::js_error;
 
 // The player build allocates a few small buffers per call (metric arrays, strings): a simple
 // free-list allocator serves it in far fewer bytes than std's dlmalloc. Only the player-only
-// build uses it; a build with the console (which allocates per key) keeps dlmalloc.
-#[cfg(not(feature = "console"))]
+// build uses it; a build with the std feature (console, which allocates per key) keeps dlmalloc.
+#[cfg(not(feature = "std"))]
 #[global_allocator]
 // SAFETY: the player's wasm module runs on one thread (no shared memory, no threads feature).
 static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
@@ -136,7 +138,7 @@ macro_rules! metric_table {
         const METRIC_NAMES: &str = concat!($($name, ":", $tag, ","),*);
         /// The metrics in the order of [`METRIC_NAMES`].
         fn metric_values(m: &QoeMetrics) -> Vec<f64> {
-            vec![$(m.$field.cross()),*]
+            alloc::vec![$(m.$field.cross()),*]
         }
     };
 }
