@@ -220,6 +220,14 @@ impl Columns<'_> {
     }
 }
 
+/// Per-batch cache: string-table index → interned id, per interner (viewer, session, product,
+/// order, labels), so each string of a batch is hashed once.
+struct StrCache {
+    ids: Vec<[u32; 5]>,
+}
+
+const UNSEEN: u32 = u32::MAX - 1;
+
 fn num_at(col: &[f64], i: usize) -> Option<f64> {
     col.get(i).copied().filter(|x| !x.is_nan())
 }
@@ -237,9 +245,18 @@ impl Room {
                 return rep;
             }
         };
+        // a string table much larger than the batch (shared across batches) is not cached
+        let cached = c.strings.len() <= 4 * n + 256;
+        let mut cache = StrCache {
+            ids: if cached {
+                vec![[UNSEEN; 5]; c.strings.len()]
+            } else {
+                Vec::new()
+            },
+        };
         for i in 0..n {
             let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            let r = match self.raw_from_row(c, i) {
+            let r = match self.raw_from_row(c, i, &mut cache) {
                 Ok(raw) => self.accept(raw),
                 Err(e) => Err(e),
             };
@@ -253,7 +270,12 @@ impl Room {
         rep
     }
 
-    fn raw_from_row(&mut self, c: &Columns<'_>, i: usize) -> Result<Raw, IngestError> {
+    fn raw_from_row(
+        &mut self,
+        c: &Columns<'_>,
+        i: usize,
+        cache: &mut StrCache,
+    ) -> Result<Raw, IngestError> {
         let ty = EventType::from_code(c.kind[i])
             .ok_or(IngestError::new("kind", ErrorReason::UnknownKind))?;
         let key = match num_at(c.id, i) {
@@ -297,29 +319,46 @@ impl Room {
             _ => None,
         };
         r.text_hash = c.str_at(c.text, i, "text")?.map(str_hash);
-        if let Some(s) = c.str_at(c.viewer, i, "viewer")? {
-            r.viewer = self.viewer_ids.intern(s);
+        let cols: [(&[u32], &'static str, usize); 9] = [
+            (c.viewer, "viewer", 0),
+            (c.session, "session", 1),
+            (c.product, "product", 2),
+            (c.order, "order", 3),
+            (c.option, "option", 4),
+            (c.cohost, "cohost", 4),
+            (c.region, "region", 4),
+            (c.tier, "tier", 4),
+            (c.source, "source", 4),
+        ];
+        let mut ids = [NONE; 9];
+        for (slot, (col, f, table)) in cols.into_iter().enumerate() {
+            let k = match col.get(i) {
+                None | Some(&NONE) => continue,
+                Some(&k) => k as usize,
+            };
+            let Some(s) = c.strings.get(k) else {
+                return Err(IngestError::new(f, ErrorReason::BadIndex));
+            };
+            let cached = cache.ids.get(k).map_or(UNSEEN, |e| e[table]);
+            ids[slot] = if cached != UNSEEN {
+                cached
+            } else {
+                let id = match table {
+                    0 => self.viewer_ids.intern(s),
+                    1 => self.session_ids.intern(s),
+                    2 => self.product_ids.intern(s),
+                    3 => self.order_ids.intern(s),
+                    _ => self.labels.intern(s),
+                };
+                if let Some(e) = cache.ids.get_mut(k) {
+                    e[table] = id;
+                }
+                id
+            };
         }
-        if let Some(s) = c.str_at(c.session, i, "session")? {
-            r.session = self.session_ids.intern(s);
-        }
-        if let Some(s) = c.str_at(c.product, i, "product")? {
-            r.product = self.product_ids.intern(s);
-        }
-        if let Some(s) = c.str_at(c.order, i, "order")? {
-            r.order = self.order_ids.intern(s);
-        }
-        for (col, f, dst) in [
-            (c.option, "option", &mut r.option),
-            (c.cohost, "cohost", &mut r.cohost),
-            (c.region, "region", &mut r.region),
-            (c.tier, "tier", &mut r.tier),
-            (c.source, "source", &mut r.source),
-        ] {
-            if let Some(s) = c.str_at(col, i, f)? {
-                *dst = self.labels.intern(s);
-            }
-        }
+        [
+            r.viewer, r.session, r.product, r.order, r.option, r.cohost, r.region, r.tier, r.source,
+        ] = ids;
         r.check_required()?;
         Ok(r)
     }

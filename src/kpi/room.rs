@@ -2,9 +2,10 @@
 //!
 //! Every event updates a fixed number of counters and per-key records (viewers, sessions,
 //! products, orders, minutes); no event is stored, so memory grows with keys, not events. The
-//! only per-event memory is the de-duplication table, which keeps ids for the lateness window.
+//! only per-event memory is the de-duplication table, which keeps ids for (at least) the lateness
+//! window.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::Value;
 
@@ -541,7 +542,7 @@ pub struct Room {
     pub(crate) votes_by_option: FxMap<u32, i64>,
     pub(crate) cohosts: FxMap<u32, (Option<i64>, Option<i64>)>,
     seen: FxMap<IdKey, (i64, u64)>,
-    seen_by_ts: BTreeMap<i64, Vec<IdKey>>,
+    seen_fifo: VecDeque<(i64, IdKey)>,
     pub(crate) watermark: Option<i64>,
     pub(crate) accepted: u64,
     pub(crate) duplicates: u64,
@@ -577,7 +578,7 @@ impl Room {
             votes_by_option: FxMap::default(),
             cohosts: FxMap::default(),
             seen: FxMap::default(),
-            seen_by_ts: BTreeMap::new(),
+            seen_fifo: VecDeque::new(),
             watermark: None,
             accepted: 0,
             duplicates: 0,
@@ -841,7 +842,7 @@ impl Room {
             return Err(IngestError::new("id", ErrorReason::IdConflict));
         }
         self.seen.insert(r.key.clone(), (r.ts, h));
-        self.seen_by_ts.entry(r.ts).or_default().push(r.key.clone());
+        self.seen_fifo.push_back((r.ts, r.key.clone()));
         self.watermark = Some(self.watermark.map_or(r.ts, |w| w.max(r.ts)));
         self.accepted += 1;
         self.apply(&r, h);
@@ -882,11 +883,13 @@ impl Room {
         }
         if let Some(w) = self.watermark {
             let cutoff = w.saturating_sub(self.cfg.lateness_ms);
-            while let Some(entry) = self.seen_by_ts.first_entry() {
-                if *entry.key() >= cutoff {
+            // ids leave in arrival order once their time is below the cutoff (a late id may
+            // stay a little longer behind a newer one: ids are kept at least for the window)
+            while let Some((ts, _)) = self.seen_fifo.front() {
+                if *ts >= cutoff {
                     break;
                 }
-                for k in entry.remove() {
+                if let Some((_, k)) = self.seen_fifo.pop_front() {
                     self.seen.remove(&k);
                 }
             }

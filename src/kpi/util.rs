@@ -40,7 +40,11 @@ impl Hasher for Fx {
         self.write_u64(n as u64)
     }
     fn finish(&self) -> u64 {
-        self.0
+        // final avalanche so the low bits (the bucket index) depend on every input bit
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^ (x >> 29)
     }
 }
 

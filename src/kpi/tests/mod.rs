@@ -3,6 +3,7 @@
 mod edge;
 mod goods;
 mod ingest;
+mod perf;
 mod props;
 
 use super::*;
