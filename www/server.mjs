@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createLiveOrigin } from './live.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MIME = {
@@ -60,10 +61,12 @@ function staticFile(pathname) {
   return null;
 }
 
-/** Starts the server; resolves to { url, port, close() }. */
+/** Starts the server; resolves to { url, port, live, close() } (live: the origin of www/live.mjs). */
 export function startServer({ port = 8080, host = '127.0.0.1' } = {}) {
+  const live = createLiveOrigin(); // live HLS channels, /media/clip.mp4 and /api/live/* (www/live.mjs)
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
+    if (live.handle(req, res, url)) return;
     if (url.pathname === '/api/time') {
       // Time-sync probe: the server's wall clock in ms; the client corrects by RTT/2.
       const body = JSON.stringify({ server_ms: Date.now() });
@@ -94,7 +97,8 @@ export function startServer({ port = 8080, host = '127.0.0.1' } = {}) {
       resolveStart({
         url: `http://${host}:${bound}`,
         port: bound,
-        close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+        live,
+        close: () => new Promise((r) => { live.close(); server.closeAllConnections?.(); server.close(() => r()); }),
       });
     });
   });
