@@ -18,7 +18,8 @@ use std::hash::Hasher;
 pub const MINUTE_MS: i64 = 60_000;
 /// One day in ms (edge rule 8: a follower for ≥ 1 day is a returning viewer).
 pub const DAY_MS: i64 = 86_400_000;
-const MAX_MINUTES: usize = 1 << 20;
+/// Largest number of stream minutes kept (≈ 69 days); later minutes are not tracked.
+pub const MAX_MINUTES: usize = 100_000;
 
 /// Configuration of a [`Room`]. Build with [`RoomConfig::new`] and adjust fields.
 #[derive(Clone, Debug, PartialEq)]
@@ -355,11 +356,11 @@ impl Agg {
             }
         }
         if !entered {
-            self.gmv_not_entered += s * c.gmv;
+            acc(&mut self.gmv_not_entered, s.wrapping_mul(c.gmv));
         } else if c.returning {
-            self.gmv_returning += s * c.gmv;
+            acc(&mut self.gmv_returning, s.wrapping_mul(c.gmv));
         } else {
-            self.gmv_new += s * c.gmv;
+            acc(&mut self.gmv_new, s.wrapping_mul(c.gmv));
         }
         if entered || bought || c.gmv != 0 {
             for (map, key) in [
@@ -374,7 +375,7 @@ impl Agg {
                 if bought {
                     g.buyers += s;
                 }
-                g.gmv += s * c.gmv;
+                acc(&mut g.gmv, s.wrapping_mul(c.gmv));
             }
         }
         if c.path != 0 {
@@ -452,7 +453,7 @@ impl Counts {
         self.impressions += o.impressions;
         self.clicks += o.clicks;
         self.orders += o.orders;
-        self.gmv += o.gmv;
+        self.gmv = self.gmv.wrapping_add(o.gmv);
     }
 }
 
@@ -549,6 +550,7 @@ pub struct Room {
     pub(crate) rejected: [u64; 14],
     pub(crate) repeat_payments: u64,
     pub(crate) repeat_enters: u64,
+    orphan_sessions: u64,
 }
 
 impl Room {
@@ -585,6 +587,7 @@ impl Room {
             rejected: [0; 14],
             repeat_payments: 0,
             repeat_enters: 0,
+            orphan_sessions: 0,
         }
     }
 
@@ -974,9 +977,14 @@ impl Room {
                 self.minute_counts(ts, |c| c.entries += 1);
                 let s = self.session_mut(r.session);
                 let first = s.enter.is_none();
+                let was_orphan = first && (s.leave.is_some() || s.last_hb.is_some());
                 if first {
                     s.viewer = v;
                 }
+                if was_orphan {
+                    self.orphan_sessions = self.orphan_sessions.saturating_sub(1);
+                }
+                let s = self.session_mut(r.session);
                 s.enter = Some(s.enter.map_or(ts, |e| e.min(ts)));
                 if first {
                     self.t.sessions += 1;
@@ -1005,7 +1013,9 @@ impl Room {
                 let s = self.session_mut(r.session);
                 if s.enter.is_none() && s.leave.is_none() && s.last_hb.is_none() {
                     s.viewer = v;
+                    self.orphan_sessions += 1;
                 }
+                let s = self.session_mut(r.session);
                 s.leave = Some(s.leave.map_or(ts, |l| l.max(ts)));
                 self.refresh_session(r.session as usize);
             }
@@ -1013,7 +1023,9 @@ impl Room {
                 let s = self.session_mut(r.session);
                 if s.enter.is_none() && s.leave.is_none() && s.last_hb.is_none() {
                     s.viewer = v;
+                    self.orphan_sessions += 1;
                 }
+                let s = self.session_mut(r.session);
                 s.last_hb = Some(s.last_hb.map_or(ts, |l| l.max(ts)));
                 self.refresh_session(r.session as usize);
             }
@@ -1058,7 +1070,7 @@ impl Room {
             }
             Gift => {
                 self.t.gifts += 1;
-                self.t.gift_fen += r.amount.unwrap_or(0);
+                acc(&mut self.t.gift_fen, r.amount.unwrap_or(0));
                 self.viewer_mut(v, |vw| vw.flags |= flag::GIFTED);
             }
             ProductImpression => {
@@ -1127,20 +1139,20 @@ impl Room {
             }
             Refund => {
                 let amt = r.amount.unwrap_or(0);
-                self.t.refund_all_fen += amt;
+                acc(&mut self.t.refund_all_fen, amt);
                 self.t.refund_all += 1;
                 let o = self.orders.entry(r.order).or_default();
-                o.refund_fen += amt;
+                acc(&mut o.refund_fen, amt);
                 o.refunds += 1;
                 let first_refund = o.refunds == 1;
                 if let Some(p) = o.paid {
-                    self.t.refund_known_fen += amt;
+                    acc(&mut self.t.refund_known_fen, amt);
                     self.t.refund_known += 1;
                     if first_refund {
                         self.t.refunded_orders += 1;
                     }
                     let pr = self.product_mut(p.product);
-                    pr.refund_fen += amt;
+                    acc(&mut pr.refund_fen, amt);
                     pr.refunds += 1;
                 }
             }
@@ -1156,7 +1168,7 @@ impl Room {
             }
             RedPacketClaim => {
                 self.t.red_packets += 1;
-                self.t.red_packet_fen += r.amount.unwrap_or(0);
+                acc(&mut self.t.red_packet_fen, r.amount.unwrap_or(0));
                 self.viewer_mut(v, |vw| vw.flags |= flag::REDPACKET);
             }
             Vote => {
@@ -1170,23 +1182,23 @@ impl Room {
     /// Adds (s = 1) or removes (s = −1) the contribution of a counted payment.
     fn payment(&mut self, order: u32, p: Payment, s: i64) {
         self.t.orders += s;
-        self.t.gmv = self.t.gmv.saturating_add(s * p.amount);
-        self.t.units += s * p.units;
+        acc(&mut self.t.gmv, s.wrapping_mul(p.amount));
+        acc(&mut self.t.units, s.wrapping_mul(p.units));
         let (rf, rn) = self
             .orders
             .get(&order)
             .map_or((0, 0), |o| (o.refund_fen, o.refunds));
-        self.t.refund_known_fen += s * rf;
-        self.t.refund_known += s * rn;
+        acc(&mut self.t.refund_known_fen, s.wrapping_mul(rf));
+        acc(&mut self.t.refund_known, s.wrapping_mul(rn));
         if rn > 0 {
             self.t.refunded_orders += s;
         }
         let pr = self.product_mut(p.product);
         pr.orders += s;
-        pr.units += s * p.units;
-        pr.gmv = pr.gmv.saturating_add(s * p.amount);
-        pr.refund_fen += s * rf;
-        pr.refunds += s * rn;
+        acc(&mut pr.units, s.wrapping_mul(p.units));
+        acc(&mut pr.gmv, s.wrapping_mul(p.amount));
+        acc(&mut pr.refund_fen, s.wrapping_mul(rf));
+        acc(&mut pr.refunds, s.wrapping_mul(rn));
         let e = self.pv.entry((p.product, p.viewer)).or_default();
         let was = e.pays > 0;
         e.pays += s;
@@ -1196,12 +1208,12 @@ impl Room {
         }
         self.viewer_mut(p.viewer, |vw| {
             vw.paid_orders += s;
-            vw.gmv = vw.gmv.saturating_add(s * p.amount);
+            acc(&mut vw.gmv, s.wrapping_mul(p.amount));
         });
         if let Some((m, sl)) = self.slot(p.ts) {
             let mi = self.minute_mut(m);
             mi.c[sl].orders += s;
-            mi.c[sl].gmv += s * p.amount;
+            acc(&mut mi.c[sl].gmv, s.wrapping_mul(p.amount));
             let e = mi.viewers.entry(p.viewer).or_default();
             let was = e.pay[0] + e.pay[1] > 0;
             e.pay[sl] += s;
@@ -1325,6 +1337,12 @@ impl Room {
             self.dirty_minutes.push(m);
         }
     }
+}
+
+/// Adds to a money/count accumulator without ever panicking (wrapping, so removals stay exact).
+#[inline]
+fn acc(x: &mut i64, d: i64) {
+    *x = x.wrapping_add(d);
 }
 
 fn line_no(i: usize) -> u32 {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::analysis::{lagged_correlation, nearest_rank, LagCorrelation};
 use super::error::IngestStats;
 use super::event::SCHEMA_VERSION;
-use super::room::{flag, Counts, Group, Minute, Room, MINUTE_MS};
+use super::room::{flag, Counts, Group, Minute, Room, MAX_MINUTES, MINUTE_MS};
 use super::util::{FxMap, Interner, NONE};
 
 /// A ratio with its parts: `value = scale × numerator / denominator`, null when the denominator
@@ -447,7 +447,8 @@ pub struct Snapshot {
     pub stream_end_ms: Option<i64>,
     /// True when the end is known and now ≥ end (everything final).
     pub ended: bool,
-    /// Minutes from the start to the horizon (⌈(horizon − start) / 60 s⌉, ≥ 0).
+    /// Minutes from the start to the horizon (⌈(horizon − start) / 60 s⌉, ≥ 0, at most
+    /// [`MAX_MINUTES`]).
     pub minutes: i64,
     /// Result layer.
     pub result: ResultLayer,
@@ -530,7 +531,7 @@ impl Room {
         let shown = if horizon <= start {
             0
         } else {
-            ((horizon - start) as u64).div_ceil(MINUTE_MS as u64) as usize
+            (((horizon - start) as u64).div_ceil(MINUTE_MS as u64) as usize).min(MAX_MINUTES)
         };
         let fold = ended && end.is_some_and(|e| e > start && (e - start) % MINUTE_MS == 0);
         let empty = Minute::default();

@@ -488,3 +488,20 @@ fn kpi_compare_deltas() {
         (Some(1000.0), Some(1500.0), Some(500.0), Some(0.5))
     );
 }
+
+#[test]
+fn kpi_sessions_without_enter_wait_for_it() {
+    let mut r = room(10);
+    feed(
+        &mut r,
+        &[hb("1", 30 * S, "a", "s1"), leave("2", 90 * S, "a", "s1")],
+    );
+    let s = r.snapshot(T0 + 10 * MIN);
+    assert_eq!(s.stats.sessions_without_enter, 1);
+    assert_eq!((s.process.entries, s.process.watch_ms_total), (0, 0));
+    // the enter arrives late: the session counts from it to its leave
+    feed(&mut r, &[enter("3", 10 * S, "a", "s1")]);
+    let s = r.snapshot(T0 + 10 * MIN);
+    assert_eq!(s.stats.sessions_without_enter, 0);
+    assert_eq!((s.process.entries, s.process.watch_ms_total), (1, 80_000));
+}

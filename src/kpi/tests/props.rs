@@ -87,3 +87,64 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// No input makes the engine panic: arbitrary text, arbitrary columns, arbitrary times.
+    #[test]
+    fn kpi_prop_no_panic_on_garbage(
+        text in ".{0,400}",
+        kinds in proptest::collection::vec(any::<u8>(), 0..40),
+        nums in proptest::collection::vec(prop_oneof![
+            any::<f64>(),
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            (-1e15f64..1e15),
+            Just(1.7e12),
+        ], 0..40),
+        idx in proptest::collection::vec(prop_oneof![Just(u32::MAX), 0u32..6], 0..40),
+        now in prop_oneof![1 => any::<i64>(), 6 => 1_699_999_000_000i64..1_700_010_000_000],
+        end in prop_oneof![1 => any::<i64>(), 6 => 1_699_999_000_000i64..1_700_010_000_000],
+    ) {
+        let mut r = Room::new(RoomConfig::new(1_700_000_000_000));
+        r.ingest_ndjson(&text);
+        r.ingest_ndjson_bytes(text.as_bytes());
+        let n = kinds.len();
+        let pick = |v: &Vec<f64>, k: usize| -> Vec<f64> {
+            (0..n).map(|i| v.get((i * 7 + k) % v.len().max(1)).copied().unwrap_or(f64::NAN)).collect()
+        };
+        let ts: Vec<f64> = (0..n)
+            .map(|i| 1_700_000_000_000.0 + nums.get(i).copied().unwrap_or(0.0) % 1e9)
+            .collect();
+        let ids = pick(&nums, 1);
+        let amount = pick(&nums, 2);
+        let units = pick(&nums, 3);
+        let fs = pick(&nums, 4);
+        let ix: Vec<u32> = (0..n).map(|i| idx.get(i).copied().unwrap_or(u32::MAX)).collect();
+        let strings: Vec<String> = ["a", "b", "", "é", "0", "1"].iter().map(|s| s.to_string()).collect();
+        let kinds2: Vec<u8> = kinds.iter().map(|k| k % 22).collect();
+        let c = Columns {
+            kind: &kinds2,
+            ts: &ts,
+            id: &ids,
+            viewer: &ix,
+            session: &ix,
+            product: &ix,
+            order: &ix,
+            amount: &amount,
+            units: &units,
+            count: &units,
+            follower_since_ms: &fs,
+            region: &ix,
+            strings: &strings,
+            ..Columns::default()
+        };
+        r.ingest_columns(&c);
+        let _ = r.snapshot(now);
+        r.end_stream(end);
+        let s = r.snapshot(now);
+        prop_assert!(serde_json::to_string(&s).is_ok());
+        prop_assert!(s.minutes >= 0);
+    }
+}
