@@ -1,0 +1,455 @@
+//! Strict decoding and validation of a summary message. Never panics; every rejection has a
+//! stable code and names the offending field.
+
+use super::wire::{
+    unzigzag, Counter, State, Summary, Totals, COUNTERS, COUNTER_FIELDS, FLAG_FINAL, F_BITRATE,
+    F_FAILURE_CODE, F_LATENCY, F_LIVE_EDGE, F_LOAD_TO_FIRST_FRAME, F_RTT, F_STARTUP,
+    F_STARTUP_FLAGS, MAGIC, MAX_MESSAGE_BYTES, MAX_ROOM_ID_BYTES, MAX_SPAN_MS, MAX_TIME_MS,
+    STARTUP_AUTOPLAY_BLOCKED, STARTUP_HIDDEN, STARTUP_PRELOADED, VERSION, WIRE_BYTES, WIRE_FIXED32,
+    WIRE_FIXED64, WIRE_VARINT,
+};
+
+/// Why a message was rejected. [`DecodeError::code`] is a stable snake_case name,
+/// [`DecodeError::number`] a stable number, [`DecodeError::field`] the field concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DecodeError {
+    /// 1 `oversized`: the message is longer than 8 KiB.
+    Oversized,
+    /// 2 `truncated`: the message ends inside the named field.
+    Truncated(&'static str),
+    /// 3 `bad_magic`: the first two bytes are not `"LQ"`.
+    BadMagic,
+    /// 4 `unsupported_version`: the version byte is not 1.
+    UnsupportedVersion,
+    /// 5 `reserved_flags`: a reserved header flag bit is set.
+    ReservedFlags,
+    /// 6 `bad_varint`: the named field's varint is longer than 10 bytes, overflows 64 bits or is
+    /// not minimal (a redundant trailing zero byte).
+    BadVarint(&'static str),
+    /// 7 `bad_room_id`: the room id is empty, longer than 64 bytes or not UTF-8.
+    BadRoomId,
+    /// 8 `bad_sequence`: `seq` is 0 or above 2³²−1, or `base_seq` ≥ `seq`.
+    BadSequence,
+    /// 9 `bad_time`: `start_ms` beyond 10¹⁵ or the span longer than 24 h.
+    BadTime(&'static str),
+    /// 10 `absurd_value`: the named field is beyond its physical limit (see the format doc).
+    Absurd(&'static str),
+    /// 11 `bad_wire_type`: a known field has the wrong wire type, or a wire type is not 0, 1, 2, 5.
+    BadWireType(&'static str),
+    /// 12 `duplicate_field`: the named field occurs twice.
+    DuplicateField(&'static str),
+    /// 13 `bad_tag`: field number 0.
+    BadTag,
+}
+
+impl DecodeError {
+    /// Stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::Oversized => "oversized",
+            DecodeError::Truncated(_) => "truncated",
+            DecodeError::BadMagic => "bad_magic",
+            DecodeError::UnsupportedVersion => "unsupported_version",
+            DecodeError::ReservedFlags => "reserved_flags",
+            DecodeError::BadVarint(_) => "bad_varint",
+            DecodeError::BadRoomId => "bad_room_id",
+            DecodeError::BadSequence => "bad_sequence",
+            DecodeError::BadTime(_) => "bad_time",
+            DecodeError::Absurd(_) => "absurd_value",
+            DecodeError::BadWireType(_) => "bad_wire_type",
+            DecodeError::DuplicateField(_) => "duplicate_field",
+            DecodeError::BadTag => "bad_tag",
+        }
+    }
+
+    /// Stable number (1..=13), in declaration order.
+    pub fn number(&self) -> u8 {
+        match self {
+            DecodeError::Oversized => 1,
+            DecodeError::Truncated(_) => 2,
+            DecodeError::BadMagic => 3,
+            DecodeError::UnsupportedVersion => 4,
+            DecodeError::ReservedFlags => 5,
+            DecodeError::BadVarint(_) => 6,
+            DecodeError::BadRoomId => 7,
+            DecodeError::BadSequence => 8,
+            DecodeError::BadTime(_) => 9,
+            DecodeError::Absurd(_) => 10,
+            DecodeError::BadWireType(_) => 11,
+            DecodeError::DuplicateField(_) => 12,
+            DecodeError::BadTag => 13,
+        }
+    }
+
+    /// The field concerned (wire name, as in the format doc and the JSON debug form).
+    pub fn field(&self) -> &'static str {
+        match *self {
+            DecodeError::Oversized => "message",
+            DecodeError::BadMagic => "magic",
+            DecodeError::UnsupportedVersion => "version",
+            DecodeError::ReservedFlags => "flags",
+            DecodeError::BadRoomId => "room_id",
+            DecodeError::BadSequence => "seq",
+            DecodeError::BadTag => "tag",
+            DecodeError::Truncated(f)
+            | DecodeError::BadVarint(f)
+            | DecodeError::BadTime(f)
+            | DecodeError::Absurd(f)
+            | DecodeError::BadWireType(f)
+            | DecodeError::DuplicateField(f) => f,
+        }
+    }
+
+    /// A static human-readable description of the rejection kind.
+    pub fn message(&self) -> &'static str {
+        match self {
+            DecodeError::Oversized => "summary longer than 8192 bytes",
+            DecodeError::Truncated(_) => "summary truncated inside a field",
+            DecodeError::BadMagic => "not a livekpi summary (magic is not \"LQ\")",
+            DecodeError::UnsupportedVersion => "unsupported summary format version",
+            DecodeError::ReservedFlags => "reserved header flag bit set",
+            DecodeError::BadVarint(_) => "malformed varint (too long, overflow or not minimal)",
+            DecodeError::BadRoomId => "room id empty, longer than 64 bytes or not UTF-8",
+            DecodeError::BadSequence => "seq must be 1..2^32-1 and base_seq < seq",
+            DecodeError::BadTime(_) => "time out of range (start beyond 1e15 ms or span > 24 h)",
+            DecodeError::Absurd(_) => "value beyond its physical limit",
+            DecodeError::BadWireType(_) => "wrong or unknown wire type",
+            DecodeError::DuplicateField(_) => "field repeated",
+            DecodeError::BadTag => "field number 0",
+        }
+    }
+}
+
+#[cfg(feature = "console")]
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{}: {} (field {})",
+            self.code(),
+            self.message(),
+            self.field()
+        )
+    }
+}
+
+#[cfg(feature = "console")]
+impl std::error::Error for DecodeError {}
+
+/// Wire name of each counter, by [`Counter`] index.
+pub const COUNTER_NAMES: [&str; COUNTERS] = [
+    "watch_ms",
+    "playing_ms",
+    "stall_ms",
+    "stall_count",
+    "total_frames",
+    "dropped_frames",
+    "played_kbit",
+    "latency_sum_ms",
+    "latency_samples",
+    "hidden_ms",
+    "paused_ms",
+    "freeze_count",
+    "freeze_ms",
+    "freeze_500_count",
+    "freeze_500_ms",
+    "seek_count",
+    "error_count",
+    "bitrate_switch_up",
+    "bitrate_switch_down",
+    "upscale_ms",
+    "downscale_ms",
+    "started",
+    "exit_before_start",
+    "startup_failure",
+    "playback_failure",
+];
+
+/// Upper limit of a counter delta over a span.
+#[derive(Clone, Copy)]
+enum Limit {
+    /// A duration: ≤ span + 1 s.
+    Ms,
+    /// Events at least `n` ms apart: ≤ (span + 1 s) / n + 1.
+    Every(u64),
+    /// At most `n` per ms: ≤ n × (span + 1 s).
+    PerMs(u64),
+    /// 0 or 1.
+    Flag,
+    /// Latency sum: ≤ latency samples × 24 h (checked across fields).
+    LatencySum,
+}
+
+/// Limit of each counter, by [`Counter`] index.
+const LIMITS: [Limit; COUNTERS] = {
+    use Limit::*;
+    [
+        Ms,            // watch_ms
+        Ms,            // playing_ms
+        Ms,            // stall_ms
+        Every(100),    // stall_count: minimum detectable stall 100 ms
+        PerMs(1),      // total_frames: ≤ 1000 fps
+        PerMs(1),      // dropped_frames
+        PerMs(10_000), // played_kbit: ≤ 10 Gbit/s
+        LatencySum,    // latency_sum_ms
+        PerMs(1),      // latency_samples: ≤ one per frame at 1000 fps
+        Ms,            // hidden_ms
+        Ms,            // paused_ms
+        Every(100),    // freeze_count: a freeze gap is ≥ 150 ms
+        Ms,            // freeze_ms
+        Every(500),    // freeze_500_count
+        Ms,            // freeze_500_ms
+        Every(10),     // seek_count
+        Every(1),      // error_count
+        Every(10),     // bitrate_switch_up
+        Every(10),     // bitrate_switch_down
+        Ms,            // upscale_ms
+        Ms,            // downscale_ms
+        Flag,          // started
+        Flag,          // exit_before_start
+        Flag,          // startup_failure
+        Flag,          // playback_failure
+    ]
+};
+
+/// Largest latency, live-edge distance, startup or load-to-first-frame time, ms (24 h).
+const MAX_STATE_MS: u64 = 86_400_000;
+/// Largest time-sync RTT, ms (the monitor's own limit).
+const MAX_RTT_MS: u64 = 600_000;
+/// Largest bitrate, kbit/s (10 Gbit/s).
+const MAX_BITRATE_KBPS: u64 = 10_000_000;
+
+/// A byte cursor.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn bytes(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or(DecodeError::Truncated(field))?;
+        let s = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn byte(&mut self, field: &'static str) -> Result<u8, DecodeError> {
+        Ok(self.bytes(1, field)?[0])
+    }
+
+    /// A strict LEB128 varint: at most 10 bytes, fits 64 bits, minimal.
+    fn varint(&mut self, field: &'static str) -> Result<u64, DecodeError> {
+        let mut v: u64 = 0;
+        for i in 0..10u32 {
+            let b = self.byte(field)?;
+            if i == 9 && b > 1 {
+                return Err(DecodeError::BadVarint(field));
+            }
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                if b == 0 && i > 0 {
+                    return Err(DecodeError::BadVarint(field));
+                }
+                return Ok(v);
+            }
+        }
+        Err(DecodeError::BadVarint(field))
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+}
+
+/// Decodes and validates one summary. The room id borrows from `bytes`.
+///
+/// Checks: size ≤ 8 KiB, magic, version 1, no reserved flag bit, strict varints, room id 1..=64
+/// bytes of UTF-8, 1 ≤ seq < 2³², base_seq < seq, start ≤ 10¹⁵ ms, span ≤ 24 h, each known
+/// field at most once with its wire type, every counter within its physical limit for the span,
+/// dropped ≤ total frames, state values within range. Unknown fields are skipped by wire type.
+pub fn decode(bytes: &[u8]) -> Result<Summary<'_>, DecodeError> {
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(DecodeError::Oversized);
+    }
+    let mut r = Reader { buf: bytes, pos: 0 };
+    if r.bytes(2, "magic")? != MAGIC {
+        return Err(DecodeError::BadMagic);
+    }
+    if r.byte("version")? != VERSION {
+        return Err(DecodeError::UnsupportedVersion);
+    }
+    let flags = r.byte("flags")?;
+    if flags & !FLAG_FINAL != 0 {
+        return Err(DecodeError::ReservedFlags);
+    }
+    let mut session_id = [0u8; 16];
+    session_id.copy_from_slice(r.bytes(16, "session_id")?);
+    let seq = r.varint("seq")?;
+    let base_seq = r.varint("base_seq")?;
+    if seq == 0 || seq > u64::from(u32::MAX) || base_seq >= seq {
+        return Err(DecodeError::BadSequence);
+    }
+    let room_len = r.varint("room_id")?;
+    if room_len == 0 || room_len > MAX_ROOM_ID_BYTES as u64 {
+        return Err(DecodeError::BadRoomId);
+    }
+    let room_id = core::str::from_utf8(r.bytes(room_len as usize, "room_id")?)
+        .map_err(|_| DecodeError::BadRoomId)?;
+    let start_ms = r.varint("start_ms")?;
+    if start_ms > MAX_TIME_MS {
+        return Err(DecodeError::BadTime("start_ms"));
+    }
+    let span_ms = r.varint("span_ms")?;
+    if span_ms > MAX_SPAN_MS {
+        return Err(DecodeError::BadTime("span_ms"));
+    }
+
+    let mut delta = Totals::ZERO;
+    let mut seen_counters: u32 = 0;
+    let mut state = State::default();
+    let mut seen_state: u8 = 0;
+    while !r.at_end() {
+        let tag = r.varint("tag")?;
+        let field = tag >> 3;
+        let wire = (tag & 7) as u8;
+        if field == 0 {
+            return Err(DecodeError::BadTag);
+        }
+        let counter = COUNTER_FIELDS.iter().position(|&f| u64::from(f) == field);
+        let state_slot = [
+            F_LATENCY,
+            F_LIVE_EDGE,
+            F_BITRATE,
+            F_RTT,
+            F_STARTUP,
+            F_LOAD_TO_FIRST_FRAME,
+            F_STARTUP_FLAGS,
+            F_FAILURE_CODE,
+        ]
+        .iter()
+        .position(|&f| u64::from(f) == field);
+        let name = match (counter, state_slot) {
+            (Some(i), _) => COUNTER_NAMES[i],
+            (None, Some(j)) => STATE_NAMES[j],
+            (None, None) => {
+                skip(&mut r, wire)?;
+                continue;
+            }
+        };
+        if wire != WIRE_VARINT {
+            return Err(DecodeError::BadWireType(name));
+        }
+        let v = r.varint(name)?;
+        if let Some(i) = counter {
+            if seen_counters & (1 << i) != 0 {
+                return Err(DecodeError::DuplicateField(name));
+            }
+            seen_counters |= 1 << i;
+            delta.values[i] = v;
+        } else if let Some(j) = state_slot {
+            if seen_state & (1 << j) != 0 {
+                return Err(DecodeError::DuplicateField(name));
+            }
+            seen_state |= 1 << j;
+            set_state(&mut state, j, v)?;
+        }
+    }
+    check_counters(&delta, span_ms)?;
+    Ok(Summary {
+        session_id,
+        room_id,
+        seq: seq as u32,
+        base_seq: base_seq as u32,
+        start_ms,
+        span_ms,
+        is_final: flags & FLAG_FINAL != 0,
+        delta,
+        state,
+    })
+}
+
+/// Wire name of each state field, in the order of the slot list in [`decode`].
+const STATE_NAMES: [&str; 8] = [
+    "latency_ms",
+    "live_edge_ms",
+    "bitrate_kbps",
+    "rtt_ms",
+    "startup_ms",
+    "load_to_first_frame_ms",
+    "startup_flags",
+    "failure_code",
+];
+
+/// Skips an unknown field of wire type `wire`.
+fn skip(r: &mut Reader<'_>, wire: u8) -> Result<(), DecodeError> {
+    const F: &str = "unknown_field";
+    match wire {
+        WIRE_VARINT => r.varint(F).map(|_| ()),
+        WIRE_FIXED64 => r.bytes(8, F).map(|_| ()),
+        WIRE_BYTES => {
+            let n = r.varint(F)?;
+            let n = usize::try_from(n).map_err(|_| DecodeError::Truncated(F))?;
+            r.bytes(n, F).map(|_| ())
+        }
+        WIRE_FIXED32 => r.bytes(4, F).map(|_| ()),
+        _ => Err(DecodeError::BadWireType(F)),
+    }
+}
+
+/// Stores state slot `j` (order of [`STATE_NAMES`]) after a range check.
+fn set_state(st: &mut State, j: usize, v: u64) -> Result<(), DecodeError> {
+    let name = STATE_NAMES[j];
+    let within = |max: u64| {
+        if v <= max {
+            Ok(v)
+        } else {
+            Err(DecodeError::Absurd(name))
+        }
+    };
+    match j {
+        0 => {
+            let l = unzigzag(v);
+            if l.unsigned_abs() > MAX_STATE_MS {
+                return Err(DecodeError::Absurd(name));
+            }
+            st.latency_ms = Some(l);
+        }
+        1 => st.live_edge_ms = Some(within(MAX_STATE_MS)?),
+        2 => st.bitrate_kbps = Some(within(MAX_BITRATE_KBPS)?),
+        3 => st.rtt_ms = Some(within(MAX_RTT_MS)?),
+        4 => st.startup_ms = Some(within(MAX_STATE_MS)?),
+        5 => st.load_to_first_frame_ms = Some(within(MAX_STATE_MS)?),
+        6 => {
+            let all = u64::from(STARTUP_AUTOPLAY_BLOCKED | STARTUP_PRELOADED | STARTUP_HIDDEN);
+            st.startup_flags = Some(within(all)? as u8);
+        }
+        _ => st.failure_code = Some(within(u64::from(u32::MAX))? as u32),
+    }
+    Ok(())
+}
+
+/// Physical limits of the counter deltas over `span_ms`.
+fn check_counters(d: &Totals, span_ms: u64) -> Result<(), DecodeError> {
+    let span = span_ms + 1000;
+    for (i, limit) in LIMITS.iter().enumerate() {
+        let v = d.values[i];
+        let max = match *limit {
+            Limit::Ms => span,
+            Limit::Every(n) => span / n + 1,
+            Limit::PerMs(n) => span.saturating_mul(n),
+            Limit::Flag => 1,
+            Limit::LatencySum => d.get(Counter::LatencySamples).saturating_mul(MAX_STATE_MS),
+        };
+        if v > max {
+            return Err(DecodeError::Absurd(COUNTER_NAMES[i]));
+        }
+    }
+    if d.get(Counter::DroppedFrames) > d.get(Counter::TotalFrames) {
+        return Err(DecodeError::Absurd("dropped_frames"));
+    }
+    Ok(())
+}

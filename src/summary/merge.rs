@@ -1,0 +1,755 @@
+//! Collector side: de-duplication by (session, seq) ([`Ledger`]), mergeable aggregates
+//! ([`Aggregate`]) and the room / region front door ([`Merger`]).
+
+use std::collections::{BTreeMap, HashMap};
+
+use datasketches::hash::value::raw_bytes;
+use datasketches::hll::{Coupon, HllSketch, HllType, HllUnion};
+use datasketches::kll::{KllFloat, KllSketch};
+
+use super::decode::{decode, DecodeError, COUNTER_NAMES};
+use super::wire::{
+    Counter, Summary, Totals, STARTUP_AUTOPLAY_BLOCKED, STARTUP_HIDDEN, STARTUP_PRELOADED,
+};
+
+/// `lg_k` of the distinct-viewer HLL sketch (4096 registers, ≈ 1.6 % relative standard error).
+pub const HLL_LG_K: u8 = 12;
+/// Register type of the distinct-viewer HLL sketch: HLL_8 (the type Spark's `hll_sketch_agg`
+/// writes; the fastest to update; 4 KiB serialized in dense mode). Unions accept any type.
+pub const HLL_TYPE: HllType = HllType::Hll8;
+/// `k` of the KLL quantile sketches (≈ 1.65 % normalized rank error).
+pub const KLL_K: u16 = 200;
+/// Views with a startup time ≤ this count as fast starts (秒开), ms.
+pub const FAST_START_MS: u64 = 1000;
+/// Views with a startup time ≥ this count as slow starts (慢开), ms.
+pub const SLOW_START_MS: u64 = 3000;
+/// Acknowledgeable summaries a session's ledger remembers (≈ 32 min of lost acks at 30 s).
+pub const LEDGER_WINDOW: usize = 64;
+/// Largest region name, bytes.
+pub const MAX_REGION_BYTES: usize = 64;
+
+/// The 32 lowercase hex digits of a session id (the same text as [`crate::ids`]), the value whose
+/// UTF-8 bytes are hashed into the HLL sketch.
+pub fn session_hex(id: &[u8; 16]) -> [u8; 32] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 32];
+    for (i, b) in id.iter().enumerate() {
+        out[2 * i] = HEX[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX[usize::from(b & 0x0f)];
+    }
+    out
+}
+
+/// The HLL coupon of a session: DataSketches MurmurHash3 (seed 9001) of the UTF-8 bytes of the
+/// 32-hex-digit session id, exactly as Java/C++/Python `update(String)` and Spark's
+/// `hll_sketch_agg` on a string column hash it.
+pub fn session_coupon(id: &[u8; 16]) -> Coupon {
+    let hex = session_hex(id);
+    Coupon::from_value(raw_bytes::from_slice(&hex))
+}
+
+/// Why the ledger refused a (well-formed) summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MergeError {
+    /// `base_regressed`: the base is older than a base this session already used (a player never
+    /// moves its base back).
+    BaseRegressed,
+    /// `unknown_base`: the base is a summary this collector did not apply (or no longer
+    /// remembers), so the deltas cannot be placed.
+    UnknownBase,
+    /// `non_monotone`: the named counter would decrease (cumulative values must not).
+    NonMonotone(&'static str),
+    /// `overflow`: a cumulative counter would overflow 64 bits.
+    Overflow,
+    /// `bad_region`: the region name is longer than 64 bytes.
+    BadRegion,
+}
+
+impl MergeError {
+    /// Stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MergeError::BaseRegressed => "base_regressed",
+            MergeError::UnknownBase => "unknown_base",
+            MergeError::NonMonotone(_) => "non_monotone",
+            MergeError::Overflow => "overflow",
+            MergeError::BadRegion => "bad_region",
+        }
+    }
+
+    /// A static description.
+    pub fn message(&self) -> &'static str {
+        match self {
+            MergeError::BaseRegressed => "base_seq older than a base this session already used",
+            MergeError::UnknownBase => "base_seq names a summary this collector did not apply",
+            MergeError::NonMonotone(_) => "a cumulative counter would decrease",
+            MergeError::Overflow => "a cumulative counter would overflow",
+            MergeError::BadRegion => "region longer than 64 bytes",
+        }
+    }
+
+    /// The field concerned.
+    pub fn field(&self) -> &'static str {
+        match *self {
+            MergeError::BaseRegressed | MergeError::UnknownBase => "base_seq",
+            MergeError::NonMonotone(f) => f,
+            MergeError::Overflow => "counters",
+            MergeError::BadRegion => "region",
+        }
+    }
+}
+
+impl std::fmt::Display for MergeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} (field {})",
+            self.code(),
+            self.message(),
+            self.field()
+        )
+    }
+}
+
+impl std::error::Error for MergeError {}
+
+/// Startup outcome of a view, emitted once per view (when its first outcome flag is applied).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StartupOutcome {
+    /// The view started (first frame presented).
+    pub started: bool,
+    /// Startup time, ms, when known.
+    pub startup_ms: Option<u64>,
+    /// `STARTUP_*` flags (0 when unknown).
+    pub flags: u8,
+}
+
+/// Per-view figures emitted once, when the view's final summary is applied. Computed from the
+/// view's cumulative counters as this collector knows them (since view start when the session was
+/// routed here from its first summary).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ViewFinal {
+    /// Watch time, ms.
+    pub watch_ms: u64,
+    /// `stall_ms / (playing_ms + stall_ms)`, when the denominator is > 0.
+    pub stall_ratio: Option<f64>,
+    /// Mean glass-to-glass latency `latency_sum_ms / latency_samples`, ms, when samples > 0.
+    pub latency_mean_ms: Option<f64>,
+}
+
+/// What applying one summary adds to aggregates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Applied {
+    /// Counter increments (cumulative after this summary minus cumulative already applied).
+    pub delta: Totals,
+    /// First summary of this session seen by this ledger.
+    pub new_session: bool,
+    /// The view's startup outcome, the first time one is known.
+    pub startup: Option<StartupOutcome>,
+    /// The view's final figures, the first time its final summary is applied.
+    pub finished: Option<ViewFinal>,
+}
+
+/// What the ledger did with a summary.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // returned by value once per summary, never stored
+pub enum Verdict {
+    /// New information: apply it to aggregates.
+    Applied(Applied),
+    /// The same (session, seq) as the newest applied summary of the session: nothing to do
+    /// (acknowledge it again).
+    Duplicate,
+    /// Older than the newest applied summary of the session (a late or repeated one), whose
+    /// cumulative values already include it: nothing to do (acknowledge it).
+    Superseded,
+}
+
+/// One session's ledger: the cumulative counters (relative to the first base this collector
+/// saw, normally the view start) at each applied summary from the newest base on.
+#[derive(Clone, Debug)]
+struct SessionLedger {
+    /// Oldest base this session's summaries may still use (bases never move back).
+    min_base: u32,
+    /// The view's final summary was applied.
+    finished: bool,
+    /// (seq, cumulative) of applied summaries (and of an adopted foreign base), ascending seq;
+    /// never empty; the last entry is the newest applied summary.
+    window: Vec<(u32, Totals)>,
+}
+
+/// De-duplication and delta placement per session (see `docs/summary-format.md`, "Merge").
+///
+/// For a summary (seq n, base b, delta D) of a known session whose newest applied summary is m:
+/// n ≤ m → [`Verdict::Duplicate`] / [`Verdict::Superseded`]; otherwise the cumulative at n is
+/// `cum(b) + D` and the increment `cum(n) − cum(m)`. `cum(0)` is zero. A base b > m that this
+/// collector never applied was acknowledged elsewhere: its cumulative is taken as `cum(m)` (what
+/// was counted here), so the increment is D. Final state therefore depends only on the set of
+/// summaries received, not on their order or repetition.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    sessions: HashMap<[u8; 16], SessionLedger>,
+}
+
+impl Ledger {
+    /// An empty ledger.
+    pub fn new() -> Ledger {
+        Ledger::default()
+    }
+
+    /// Number of sessions seen.
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Places one decoded summary. On `Err` nothing changed.
+    pub fn accept(&mut self, s: &Summary<'_>) -> Result<Verdict, MergeError> {
+        let existed = self.sessions.contains_key(&s.session_id);
+        let r = self.place(s);
+        if r.is_err() && !existed {
+            self.sessions.remove(&s.session_id);
+        }
+        r
+    }
+
+    fn place(&mut self, s: &Summary<'_>) -> Result<Verdict, MergeError> {
+        let mut new_session = false;
+        let sl = self.sessions.entry(s.session_id).or_insert_with(|| {
+            new_session = true;
+            SessionLedger {
+                min_base: 0,
+                finished: false,
+                window: vec![(0, Totals::ZERO)],
+            }
+        });
+        let (last_seq, last) = *sl.window.last().expect("window is never empty");
+        if s.seq <= last_seq && !new_session {
+            return Ok(if s.seq == last_seq {
+                Verdict::Duplicate
+            } else {
+                Verdict::Superseded
+            });
+        }
+        if s.base_seq < sl.min_base {
+            return Err(MergeError::BaseRegressed);
+        }
+        let (base, adopt) = match sl.window.iter().find(|&&(q, _)| q == s.base_seq) {
+            Some(&(_, t)) => (t, false),
+            None if s.base_seq > last_seq => (last, true),
+            None => return Err(MergeError::UnknownBase),
+        };
+        let cum = base.checked_add(&s.delta).ok_or(MergeError::Overflow)?;
+        let mut delta = Totals::ZERO;
+        for (i, name) in COUNTER_NAMES.iter().enumerate() {
+            delta.values[i] = cum.values[i]
+                .checked_sub(last.values[i])
+                .ok_or(MergeError::NonMonotone(name))?;
+        }
+        // Committed from here on.
+        sl.min_base = s.base_seq;
+        sl.window.retain(|&(q, _)| q >= s.base_seq);
+        if adopt {
+            sl.window.push((s.base_seq, base));
+        }
+        sl.window.push((s.seq, cum));
+        if sl.window.len() > LEDGER_WINDOW {
+            let excess = sl.window.len() - LEDGER_WINDOW;
+            sl.window.drain(..excess);
+        }
+        let outcome = |t: &Totals| {
+            t.get(Counter::Started)
+                + t.get(Counter::ExitBeforeStart)
+                + t.get(Counter::StartupFailure)
+        };
+        let startup = (outcome(&last) == 0 && outcome(&cum) > 0).then(|| StartupOutcome {
+            started: cum.get(Counter::Started) > 0,
+            startup_ms: s.state.startup_ms.filter(|_| cum.get(Counter::Started) > 0),
+            flags: s.state.startup_flags.unwrap_or(0),
+        });
+        let finished = (s.is_final && !sl.finished).then(|| {
+            sl.finished = true;
+            if sl.window.len() > 1 {
+                let keep = sl.window.len() - 1;
+                sl.window.drain(..keep);
+            }
+            let playing = cum.get(Counter::PlayingMs);
+            let stall = cum.get(Counter::StallMs);
+            let samples = cum.get(Counter::LatencySamples);
+            ViewFinal {
+                watch_ms: cum.get(Counter::WatchMs),
+                stall_ratio: (playing + stall > 0).then(|| stall as f64 / (playing + stall) as f64),
+                latency_mean_ms: (samples > 0)
+                    .then(|| cum.get(Counter::LatencySumMs) as f64 / samples as f64),
+            }
+        });
+        Ok(Verdict::Applied(Applied {
+            delta,
+            new_session,
+            startup,
+            finished,
+        }))
+    }
+}
+
+/// A rate with its numerator and denominator (the value is `None` when the denominator is 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "console", derive(serde::Serialize))]
+pub struct Rate {
+    /// Numerator.
+    pub numerator: u64,
+    /// Denominator.
+    pub denominator: u64,
+}
+
+impl Rate {
+    /// `numerator / denominator`, or `None` when the denominator is 0.
+    pub fn value(&self) -> Option<f64> {
+        (self.denominator > 0).then(|| self.numerator as f64 / self.denominator as f64)
+    }
+}
+
+/// The exact part of an aggregate: sums, merged by addition, bit-identical whatever the order in
+/// which summaries arrived and aggregates were merged (how many summaries were applied rather
+/// than superseded does depend on arrival order, so it is in [`IngestStats`], not here).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Sessions whose first summary was applied here (per ledger; across collectors that share
+    /// sessions use the HLL estimate for distinct viewers).
+    pub views: u64,
+    /// Σ of every per-view counter increment (see [`Counter`]); `totals.get(Counter::Started)`
+    /// is the number of started views, and so on for the other flags.
+    pub totals: Totals,
+    /// Views with a startup outcome (started, exit before start or startup failure): play attempts.
+    pub attempts: u64,
+    /// Started views whose startup time is known (denominator of 秒开率 / 慢开率).
+    pub startup_measured: u64,
+    /// Started views with startup ≤ 1000 ms (秒开).
+    pub fast_starts: u64,
+    /// Started views with startup ≥ 3000 ms (慢开).
+    pub slow_starts: u64,
+    /// Σ startup time of measured views, ms.
+    pub startup_ms_sum: u64,
+    /// Attempts whose autoplay was blocked.
+    pub autoplay_blocked: u64,
+    /// Attempts whose first frame was preloaded.
+    pub preloaded: u64,
+    /// Attempts hidden during startup.
+    pub hidden_during_startup: u64,
+    /// Views whose final summary was applied.
+    pub finished_views: u64,
+}
+
+impl Counters {
+    /// Adds `o` (saturating).
+    pub fn add(&mut self, o: &Counters) {
+        self.views = self.views.saturating_add(o.views);
+        self.totals.add_assign_saturating(&o.totals);
+        for (a, b) in [
+            (&mut self.attempts, o.attempts),
+            (&mut self.startup_measured, o.startup_measured),
+            (&mut self.fast_starts, o.fast_starts),
+            (&mut self.slow_starts, o.slow_starts),
+            (&mut self.startup_ms_sum, o.startup_ms_sum),
+            (&mut self.autoplay_blocked, o.autoplay_blocked),
+            (&mut self.preloaded, o.preloaded),
+            (&mut self.hidden_during_startup, o.hidden_during_startup),
+            (&mut self.finished_views, o.finished_views),
+        ] {
+            *a = a.saturating_add(b);
+        }
+    }
+
+    fn rate(n: u64, d: u64) -> Rate {
+        Rate {
+            numerator: n,
+            denominator: d,
+        }
+    }
+
+    /// Rebuffer ratio: Σ stall_ms / (Σ playing_ms + Σ stall_ms).
+    pub fn rebuffer_ratio(&self) -> Rate {
+        let s = self.totals.get(Counter::StallMs);
+        Self::rate(s, self.totals.get(Counter::PlayingMs).saturating_add(s))
+    }
+
+    /// Mux-style rebuffer percentage (as a fraction): Σ stall_ms / Σ watch_ms.
+    pub fn rebuffer_ratio_watch(&self) -> Rate {
+        Self::rate(
+            self.totals.get(Counter::StallMs),
+            self.totals.get(Counter::WatchMs),
+        )
+    }
+
+    /// 卡顿率 (Aliyun / Agora "stall time / play time"): Σ stall_ms / Σ playing_ms.
+    pub fn stall_rate(&self) -> Rate {
+        Self::rate(
+            self.totals.get(Counter::StallMs),
+            self.totals.get(Counter::PlayingMs),
+        )
+    }
+
+    /// Stalls per playing minute: Σ stall_count / (Σ playing_ms / 60 000); the rate's
+    /// denominator is in ms, so multiply its value by 60 000.
+    pub fn stall_frequency(&self) -> Rate {
+        Self::rate(
+            self.totals.get(Counter::StallCount),
+            self.totals.get(Counter::PlayingMs),
+        )
+    }
+
+    /// 秒开率: fast starts (startup ≤ 1 s) / started views with a known startup time.
+    pub fn fast_start_rate(&self) -> Rate {
+        Self::rate(self.fast_starts, self.startup_measured)
+    }
+
+    /// 慢开率: slow starts (startup ≥ 3 s) / started views with a known startup time.
+    pub fn slow_start_rate(&self) -> Rate {
+        Self::rate(self.slow_starts, self.startup_measured)
+    }
+
+    /// Startup failure rate: views failing before the first frame / play attempts.
+    pub fn startup_failure_rate(&self) -> Rate {
+        Self::rate(self.totals.get(Counter::StartupFailure), self.attempts)
+    }
+
+    /// Exit-before-start rate: views left before the first frame / play attempts.
+    pub fn exit_before_start_rate(&self) -> Rate {
+        Self::rate(self.totals.get(Counter::ExitBeforeStart), self.attempts)
+    }
+
+    /// Playback failure rate: views failing after the first frame / started views.
+    pub fn playback_failure_rate(&self) -> Rate {
+        Self::rate(
+            self.totals.get(Counter::PlaybackFailure),
+            self.totals.get(Counter::Started),
+        )
+    }
+
+    /// Dropped-frame ratio: Σ dropped frames / Σ total frames.
+    pub fn dropped_frame_ratio(&self) -> Rate {
+        Self::rate(
+            self.totals.get(Counter::DroppedFrames),
+            self.totals.get(Counter::TotalFrames),
+        )
+    }
+
+    /// Mean glass-to-glass latency: Σ latency_sum_ms / Σ latency samples (ms).
+    pub fn latency_mean(&self) -> Rate {
+        Self::rate(
+            self.totals.get(Counter::LatencySumMs),
+            self.totals.get(Counter::LatencySamples),
+        )
+    }
+
+    /// Time-weighted bitrate: Σ played kbit / Σ playing ms, in kbit/ms = Mbit/s.
+    pub fn bitrate_mean(&self) -> Rate {
+        Self::rate(
+            self.totals.get(Counter::PlayedKbit),
+            self.totals.get(Counter::PlayingMs),
+        )
+    }
+
+    /// Mean startup time of measured views: Σ startup_ms / measured views (ms).
+    pub fn startup_mean(&self) -> Rate {
+        Self::rate(self.startup_ms_sum, self.startup_measured)
+    }
+}
+
+/// A KLL sketch of doubles (the DataSketches `KllDoublesSketch` binary format).
+pub type Kll = KllSketch<KllFloat<f64>>;
+
+fn new_kll() -> Kll {
+    KllSketch::new(KLL_K).expect("KLL_K is within 8..=65535")
+}
+
+fn kll_add(k: &mut Kll, v: f64) {
+    if let Ok(x) = KllFloat::<f64>::new(v) {
+        k.update(x);
+    }
+}
+
+/// A mergeable room- or region-level aggregate: exact [`Counters`], the distinct-viewer HLL
+/// sketch and four per-view KLL distributions.
+#[derive(Clone, Debug)]
+pub struct Aggregate {
+    /// Exact sums.
+    pub counters: Counters,
+    viewers: HllSketch,
+    startup_ms: Kll,
+    latency_ms: Kll,
+    stall_ratio: Kll,
+    watch_ms: Kll,
+}
+
+impl Default for Aggregate {
+    fn default() -> Self {
+        Aggregate::new()
+    }
+}
+
+impl Aggregate {
+    /// An empty aggregate.
+    pub fn new() -> Aggregate {
+        Aggregate {
+            counters: Counters::default(),
+            viewers: HllSketch::new(HLL_LG_K, HLL_TYPE).expect("HLL_LG_K is within 4..=21"),
+            startup_ms: new_kll(),
+            latency_ms: new_kll(),
+            stall_ratio: new_kll(),
+            watch_ms: new_kll(),
+        }
+    }
+
+    /// Adds what one applied summary of session `coupon` ([`session_coupon`]) contributes.
+    pub fn apply(&mut self, a: &Applied, coupon: Coupon) {
+        let c = &mut self.counters;
+        c.views += u64::from(a.new_session);
+        c.totals.add_assign_saturating(&a.delta);
+        self.viewers.update_with_coupon(coupon);
+        if let Some(o) = a.startup {
+            c.attempts += 1;
+            c.autoplay_blocked += u64::from(o.flags & STARTUP_AUTOPLAY_BLOCKED != 0);
+            c.preloaded += u64::from(o.flags & STARTUP_PRELOADED != 0);
+            c.hidden_during_startup += u64::from(o.flags & STARTUP_HIDDEN != 0);
+            if let Some(ms) = o.startup_ms {
+                c.startup_measured += 1;
+                c.fast_starts += u64::from(ms <= FAST_START_MS);
+                c.slow_starts += u64::from(ms >= SLOW_START_MS);
+                c.startup_ms_sum = c.startup_ms_sum.saturating_add(ms);
+                kll_add(&mut self.startup_ms, ms as f64);
+            }
+        }
+        if let Some(f) = a.finished {
+            c.finished_views += 1;
+            kll_add(&mut self.watch_ms, f.watch_ms as f64);
+            if let Some(r) = f.stall_ratio {
+                kll_add(&mut self.stall_ratio, r);
+            }
+            if let Some(l) = f.latency_mean_ms {
+                kll_add(&mut self.latency_ms, l);
+            }
+        }
+    }
+
+    /// Merges `other` into `self`: counters added, HLL sketches unioned, KLL sketches merged.
+    /// Associative and commutative: counters bit-identical, the HLL registers (and so
+    /// [`Self::distinct_viewers`]) identical, KLL quantiles within the sketch's rank error.
+    pub fn merge(&mut self, other: &Aggregate) {
+        self.counters.add(&other.counters);
+        let mut u = HllUnion::new(HLL_LG_K).expect("HLL_LG_K is within 4..=21");
+        u.update(&self.viewers);
+        u.update(&other.viewers);
+        self.viewers = u.to_sketch(HLL_TYPE);
+        for (a, b) in [
+            (&mut self.startup_ms, &other.startup_ms),
+            (&mut self.latency_ms, &other.latency_ms),
+            (&mut self.stall_ratio, &other.stall_ratio),
+            (&mut self.watch_ms, &other.watch_ms),
+        ] {
+            // Only fails when the total weight would exceed 2^64 items.
+            let _ = a.merge(b);
+        }
+    }
+
+    /// Distinct viewers (sessions): the HLL composite estimate, a function of the registers only,
+    /// hence identical whatever the merge order (the HIP estimate, [`HllSketch::estimate`], is
+    /// more accurate for a sketch built in one pass but depends on update order).
+    pub fn distinct_viewers(&self) -> f64 {
+        self.viewers.composite_estimate()
+    }
+
+    /// The distinct-viewer sketch (HLL_8, lg_k 12, session ids hashed as their hex text).
+    pub fn viewers_sketch(&self) -> &HllSketch {
+        &self.viewers
+    }
+
+    /// Per-view startup time, ms (one item per started view with a known startup time).
+    pub fn startup_ms_sketch(&self) -> &Kll {
+        &self.startup_ms
+    }
+
+    /// Per-view mean glass-to-glass latency, ms (one item per finished view with samples).
+    pub fn latency_ms_sketch(&self) -> &Kll {
+        &self.latency_ms
+    }
+
+    /// Per-view stall ratio `stall / (playing + stall)` (one item per finished view that played).
+    pub fn stall_ratio_sketch(&self) -> &Kll {
+        &self.stall_ratio
+    }
+
+    /// Per-view watch time (dwell), ms (one item per finished view).
+    pub fn watch_ms_sketch(&self) -> &Kll {
+        &self.watch_ms
+    }
+}
+
+/// A room's aggregates: the whole room and one per region.
+#[derive(Clone, Debug, Default)]
+pub struct RoomAggregate {
+    /// The whole room.
+    pub total: Aggregate,
+    /// Per region, as given by the collector (e.g. from a GeoIP header; `""` when unknown).
+    pub regions: BTreeMap<String, Aggregate>,
+}
+
+impl RoomAggregate {
+    /// Merges another room aggregate (same room) into this one.
+    pub fn merge(&mut self, other: &RoomAggregate) {
+        self.total.merge(&other.total);
+        for (r, a) in &other.regions {
+            self.regions.entry(r.clone()).or_default().merge(a);
+        }
+    }
+}
+
+/// Why [`Merger::ingest`] rejected a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IngestError {
+    /// The bytes are not a valid summary.
+    Decode(DecodeError),
+    /// The summary cannot be placed.
+    Merge(MergeError),
+}
+
+impl IngestError {
+    /// Stable snake_case code (the decoder's or the ledger's).
+    pub fn code(&self) -> &'static str {
+        match self {
+            IngestError::Decode(e) => e.code(),
+            IngestError::Merge(e) => e.code(),
+        }
+    }
+
+    /// The field concerned.
+    pub fn field(&self) -> &'static str {
+        match self {
+            IngestError::Decode(e) => e.field(),
+            IngestError::Merge(e) => e.field(),
+        }
+    }
+
+    /// A static description.
+    pub fn message(&self) -> &'static str {
+        match self {
+            IngestError::Decode(e) => e.message(),
+            IngestError::Merge(e) => e.message(),
+        }
+    }
+}
+
+impl std::fmt::Display for IngestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IngestError::Decode(e) => e.fmt(f),
+            IngestError::Merge(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for IngestError {}
+
+/// What [`Merger::ingest`] did with an accepted message (all three may be acknowledged).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ingested {
+    /// Applied to the room and region aggregates.
+    Applied,
+    /// Same (session, seq) as the session's newest applied summary: ignored.
+    Duplicate,
+    /// Older than an applied summary of the session: ignored.
+    Superseded,
+}
+
+/// Counts of what a merger did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IngestStats {
+    /// Summaries applied.
+    pub applied: u64,
+    /// Duplicates ignored.
+    pub duplicates: u64,
+    /// Superseded summaries ignored.
+    pub superseded: u64,
+    /// Rejections by code.
+    pub rejected: BTreeMap<&'static str, u64>,
+}
+
+/// A collector's merge state: one [`Ledger`] and the room / region aggregates.
+#[derive(Clone, Debug, Default)]
+pub struct Merger {
+    ledger: Ledger,
+    rooms: HashMap<String, RoomAggregate>,
+    stats: IngestStats,
+}
+
+impl Merger {
+    /// An empty merger.
+    pub fn new() -> Merger {
+        Merger::default()
+    }
+
+    /// Decodes, de-duplicates and merges one message received from `region` (≤ 64 bytes, `""`
+    /// when unknown). Rejections are counted in [`Self::stats`] and change nothing else.
+    pub fn ingest(&mut self, bytes: &[u8], region: &str) -> Result<Ingested, IngestError> {
+        let r = decode(bytes)
+            .map_err(IngestError::Decode)
+            .and_then(|s| self.ingest_summary(&s, region).map_err(IngestError::Merge));
+        if let Err(e) = r {
+            *self.stats.rejected.entry(e.code()).or_insert(0) += 1;
+        }
+        r
+    }
+
+    /// [`Self::ingest`] for an already decoded summary (rejections are not counted in stats).
+    pub fn ingest_summary(
+        &mut self,
+        s: &Summary<'_>,
+        region: &str,
+    ) -> Result<Ingested, MergeError> {
+        if region.len() > MAX_REGION_BYTES {
+            return Err(MergeError::BadRegion);
+        }
+        let applied = match self.ledger.accept(s)? {
+            Verdict::Applied(a) => a,
+            Verdict::Duplicate => {
+                self.stats.duplicates += 1;
+                return Ok(Ingested::Duplicate);
+            }
+            Verdict::Superseded => {
+                self.stats.superseded += 1;
+                return Ok(Ingested::Superseded);
+            }
+        };
+        self.stats.applied += 1;
+        let coupon = session_coupon(&s.session_id);
+        let room = match self.rooms.get_mut(s.room_id) {
+            Some(r) => r,
+            None => self.rooms.entry(s.room_id.to_owned()).or_default(),
+        };
+        room.total.apply(&applied, coupon);
+        let agg = match room.regions.get_mut(region) {
+            Some(a) => a,
+            None => room.regions.entry(region.to_owned()).or_default(),
+        };
+        agg.apply(&applied, coupon);
+        Ok(Ingested::Applied)
+    }
+
+    /// The aggregates of `room`, if any summary of it was applied.
+    pub fn room(&self, room: &str) -> Option<&RoomAggregate> {
+        self.rooms.get(room)
+    }
+
+    /// Every room's aggregates.
+    pub fn rooms(&self) -> &HashMap<String, RoomAggregate> {
+        &self.rooms
+    }
+
+    /// What was applied, ignored and rejected.
+    pub fn stats(&self) -> &IngestStats {
+        &self.stats
+    }
+
+    /// The de-duplication ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+}

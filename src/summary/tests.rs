@@ -1,0 +1,760 @@
+//! Summary format tests: round trips, writer protocol, strict decoding, never-panic properties,
+//! and (console) ledger / merge properties.
+
+use alloc::vec::Vec;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::qoe::QoeMetrics;
+
+const SID: [u8; 16] = [
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+];
+const T0: f64 = 1_764_000_000_000.0;
+
+/// A healthy 30 s interval of a live view: startup 640 ms, 30 fps, 3 Mbit/s, 1 latency sample
+/// per second.
+fn healthy(t_s: f64) -> QoeMetrics {
+    QoeMetrics {
+        startup_ms: Some(640.4),
+        load_to_first_frame_ms: Some(910.0),
+        started: true,
+        watch_ms: t_s * 1000.0,
+        playing_ms: t_s * 1000.0 - 640.0,
+        total_frames: (t_s * 30.0) as u32,
+        latency_samples: t_s as u32,
+        latency_mean_ms: Some(2480.0),
+        latency_last_ms: Some(2511.0),
+        live_edge_last_s: Some(1.9),
+        bitrate_last_bps: Some(3_000_000.0),
+        bitrate_mean_bps: Some(3_000_000.0),
+        rtt_last_ms: Some(38.0),
+        ..QoeMetrics::default()
+    }
+}
+
+/// A view with stalls: like [`healthy`] plus 3 stalls (1.8 s), 2 freezes, dropped frames, a
+/// bitrate switch down.
+fn stalled(t_s: f64) -> QoeMetrics {
+    QoeMetrics {
+        stall_count: 3,
+        stall_ms: 1812.0,
+        freeze_count: 2,
+        freeze_ms: 640.0,
+        freeze_500_count: 1,
+        freeze_500_ms: 520.0,
+        dropped_frames: 14,
+        bitrate_switch_down: 1,
+        bitrate_last_bps: Some(1_200_000.0),
+        playing_ms: t_s * 1000.0 - 640.0 - 1812.0,
+        ..healthy(t_s)
+    }
+}
+
+fn write(w: &mut SummaryWriter, t_s: f64, m: &QoeMetrics, fin: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    w.write(T0 + t_s * 1000.0, m, fin, &mut out);
+    out
+}
+
+#[test]
+fn round_trip_and_sizes() {
+    let mut w = SummaryWriter::new(SID, "room-8812", T0).unwrap();
+    let first = write(&mut w, 30.0, &healthy(30.0), false);
+    let s = decode(&first).unwrap();
+    assert_eq!(s.session_id, SID);
+    assert_eq!(s.room_id, "room-8812");
+    assert_eq!((s.seq, s.base_seq), (1, 0));
+    assert_eq!(s.start_ms, T0 as u64);
+    assert_eq!(s.span_ms, 30_000);
+    assert_eq!(s.delta.get(Counter::WatchMs), 30_000);
+    assert_eq!(s.delta.get(Counter::Started), 1);
+    assert_eq!(s.delta.get(Counter::PlayedKbit), 88_080);
+    assert_eq!(s.state.startup_ms, Some(640));
+    assert_eq!(s.state.latency_ms, Some(2511));
+    assert_eq!(s.state.live_edge_ms, Some(1900));
+    assert_eq!(s.state.bitrate_kbps, Some(3000));
+    assert!(!s.is_final);
+    assert!(w.ack(1));
+    let second = write(&mut w, 60.0, &healthy(60.0), false);
+    let s2 = decode(&second).unwrap();
+    assert_eq!((s2.seq, s2.base_seq), (2, 1));
+    assert_eq!(s2.delta.get(Counter::WatchMs), 30_000);
+    assert_eq!(s2.delta.get(Counter::Started), 0);
+    assert_eq!(
+        s2.state.startup_ms, None,
+        "startup is sent until acknowledged"
+    );
+    assert!(w.ack(2));
+    let third = write(&mut w, 90.0, &stalled(90.0), true);
+    let s3 = decode(&third).unwrap();
+    assert!(s3.is_final);
+    assert_eq!(s3.delta.get(Counter::StallCount), 3);
+    // Sizes: first (with startup) / steady healthy / steady with stalls (73 / 97 bytes).
+    assert!(second.len() <= 80 && third.len() <= 100);
+    std::println!(
+        "summary bytes: first {} healthy-30s {} stalls-30s {}",
+        first.len(),
+        second.len(),
+        third.len()
+    );
+    // Re-encoding the decoded summary gives the same bytes (canonical form).
+    let mut again = Vec::new();
+    encode(&s3, &mut again);
+    assert_eq!(again, third);
+}
+
+#[test]
+fn unacked_summaries_share_the_base_and_supersede() {
+    let mut w = SummaryWriter::new(SID, "r", T0).unwrap();
+    let a = decode(&write(&mut w, 30.0, &healthy(30.0), false))
+        .unwrap()
+        .delta;
+    let b_bytes = write(&mut w, 60.0, &healthy(60.0), false);
+    let b = decode(&b_bytes).unwrap();
+    assert_eq!(
+        b.base_seq, 0,
+        "no ack yet: still relative to the view start"
+    );
+    assert_eq!(b.delta.get(Counter::WatchMs), 60_000);
+    assert!(b.delta.get(Counter::WatchMs) > a.get(Counter::WatchMs));
+    assert!(!w.ack(7), "unknown seq");
+    assert!(w.ack(2));
+    assert!(!w.ack(1), "older ack ignored");
+    let cb = write(&mut w, 90.0, &healthy(90.0), false);
+    let c = decode(&cb).unwrap();
+    assert_eq!((c.seq, c.base_seq), (3, 2));
+    assert_eq!(c.start_ms, T0 as u64 + 60_000);
+    assert_eq!(c.delta.get(Counter::WatchMs), 30_000);
+}
+
+#[test]
+fn counters_are_kept_monotone() {
+    let mut w = SummaryWriter::new(SID, "r", T0).unwrap();
+    let mut m = healthy(30.0);
+    let _ = write(&mut w, 30.0, &m, false);
+    w.ack(1);
+    m.latency_mean_ms = Some(-50.0); // a bad clock must not make a negative delta
+    m.watch_ms = 29_000.0;
+    let sb = write(&mut w, 31.0, &m, false);
+    let s = decode(&sb).unwrap();
+    assert_eq!(s.delta.get(Counter::WatchMs), 0);
+    assert_eq!(s.delta.get(Counter::LatencySumMs), 0);
+}
+
+#[test]
+fn writer_rejects_bad_room_ids() {
+    assert!(SummaryWriter::new(SID, "", T0).is_none());
+    assert!(SummaryWriter::new(SID, &"x".repeat(65), T0).is_none());
+    assert!(SummaryWriter::new(SID, &"直".repeat(21), T0).is_some()); // 63 bytes
+}
+
+fn valid() -> Vec<u8> {
+    let mut w = SummaryWriter::new(SID, "room", T0).unwrap();
+    write(&mut w, 30.0, &stalled(30.0), false)
+}
+
+/// The header length of [`valid`] (fixed part up to the first tag).
+fn header_len(b: &[u8]) -> usize {
+    // magic 2 + version 1 + flags 1 + id 16 + seq 1 + base 1 + room len 1 + "room" 4 +
+    // start 6 + span 3.
+    let n = 2 + 1 + 1 + 16 + 1 + 1 + 1 + 4 + 6 + 3;
+    assert!(decode(&b[..n]).is_ok());
+    n
+}
+
+#[test]
+fn rejections_have_codes_and_fields() {
+    let b = valid();
+    for n in 0..b.len() {
+        let e = decode(&b[..n]);
+        if n == header_len(&b) {
+            continue;
+        }
+        // A prefix that ends exactly between fields is a valid (shorter) message.
+        if let Err(e) = e {
+            // Inside a field: truncated; between fields: a shorter message, which may fail a
+            // cross-field check (latency sum without its samples).
+            assert!(
+                matches!(e, DecodeError::Truncated(_) | DecodeError::Absurd(_)),
+                "prefix {n}: {e:?}"
+            );
+        }
+    }
+    assert_eq!(decode(&b[..1]), Err(DecodeError::Truncated("magic")));
+    assert_eq!(decode(&b[..10]), Err(DecodeError::Truncated("session_id")));
+    let mut x = b.clone();
+    x[0] = b'X';
+    assert_eq!(decode(&x), Err(DecodeError::BadMagic));
+    let mut x = b.clone();
+    x[2] = 2;
+    assert_eq!(decode(&x).unwrap_err().code(), "unsupported_version");
+    let mut x = b.clone();
+    x[3] = 0x80;
+    assert_eq!(decode(&x), Err(DecodeError::ReservedFlags));
+    assert_eq!(
+        decode(&vec![0u8; MAX_MESSAGE_BYTES + 1]),
+        Err(DecodeError::Oversized)
+    );
+    // seq 0; base ≥ seq.
+    let mut x = b.clone();
+    x[20] = 0;
+    assert_eq!(decode(&x), Err(DecodeError::BadSequence));
+    let mut x = b.clone();
+    x[21] = 1;
+    assert_eq!(decode(&x), Err(DecodeError::BadSequence));
+    // Room id: not UTF-8, empty, too long.
+    let mut x = b.clone();
+    x[23] = 0xff;
+    assert_eq!(decode(&x), Err(DecodeError::BadRoomId));
+    let mut x = b.clone();
+    x[22] = 0;
+    assert_eq!(decode(&x), Err(DecodeError::BadRoomId));
+    let mut x = b.clone();
+    x[22] = 65;
+    assert_eq!(decode(&x), Err(DecodeError::BadRoomId));
+    // Non-minimal varint for seq: 0x81 0x00.
+    let mut x = b[..20].to_vec();
+    x.extend_from_slice(&[0x81, 0x00]);
+    x.extend_from_slice(&b[21..]);
+    assert_eq!(decode(&x), Err(DecodeError::BadVarint("seq")));
+    // 11-byte varint.
+    let mut x = b[..20].to_vec();
+    x.extend_from_slice(&[0xff; 10]);
+    x.push(1);
+    assert_eq!(decode(&x), Err(DecodeError::BadVarint("seq")));
+    // Span > 24 h.
+    let mut s = decode(&b).unwrap();
+    s.span_ms = MAX_SPAN_MS + 1;
+    let mut x = Vec::new();
+    encode(&s, &mut x);
+    assert_eq!(decode(&x), Err(DecodeError::BadTime("span_ms")));
+}
+
+fn with_field(base: &[u8], tag: u64, v: &[u8]) -> Vec<u8> {
+    let mut x = base.to_vec();
+    wire::put_varint(&mut x, tag);
+    x.extend_from_slice(v);
+    x
+}
+
+#[test]
+fn absurd_values_are_rejected_by_name() {
+    let b = valid();
+    let s = decode(&b).unwrap();
+    let absurd = |c: Counter, v: u64| {
+        let mut t = s;
+        t.delta.set(c, v);
+        let mut x = Vec::new();
+        encode(&t, &mut x);
+        decode(&x).map(|_| ())
+    };
+    assert_eq!(
+        absurd(Counter::StallMs, 31_001 + 1),
+        Err(DecodeError::Absurd("stall_ms"))
+    );
+    assert!(absurd(Counter::StallMs, 31_000).is_ok());
+    assert_eq!(
+        absurd(Counter::StallCount, 400),
+        Err(DecodeError::Absurd("stall_count"))
+    );
+    assert_eq!(
+        absurd(Counter::Started, 2),
+        Err(DecodeError::Absurd("started"))
+    );
+    assert_eq!(
+        absurd(Counter::DroppedFrames, 10_000),
+        Err(DecodeError::Absurd("dropped_frames"))
+    );
+    assert_eq!(
+        absurd(Counter::LatencySumMs, u64::MAX),
+        Err(DecodeError::Absurd("latency_sum_ms"))
+    );
+    let mut t = s;
+    t.state.rtt_ms = Some(600_001);
+    let mut x = Vec::new();
+    encode(&t, &mut x);
+    assert_eq!(decode(&x), Err(DecodeError::Absurd("rtt_ms")));
+    let mut t = s;
+    t.state.latency_ms = Some(-86_400_001);
+    let mut x = Vec::new();
+    encode(&t, &mut x);
+    assert_eq!(decode(&x), Err(DecodeError::Absurd("latency_ms")));
+    // Duplicate known field; wrong wire type for a known field; field 0; wire type 3.
+    assert_eq!(
+        decode(&with_field(&b, 1 << 3, &[1])),
+        Err(DecodeError::DuplicateField("watch_ms"))
+    );
+    assert_eq!(
+        decode(&with_field(&b, (40 << 3) | 2, &[1, 1])),
+        Err(DecodeError::BadWireType("startup_ms"))
+    );
+    assert_eq!(decode(&with_field(&b, 0, &[1])), Err(DecodeError::BadTag));
+    assert_eq!(
+        decode(&with_field(&b, (99 << 3) | 3, &[])),
+        Err(DecodeError::BadWireType("unknown_field"))
+    );
+}
+
+#[test]
+fn unknown_fields_are_skipped() {
+    let b = valid();
+    let s = decode(&b).unwrap();
+    let mut x = with_field(&b, 100 << 3, &[0x96, 0x01]);
+    x = with_field(&x, (101 << 3) | 2, &[3, b'a', b'b', b'c']);
+    x = with_field(&x, (102 << 3) | 1, &[0; 8]);
+    x = with_field(&x, (103 << 3) | 5, &[0; 4]);
+    assert_eq!(decode(&x), Ok(s));
+    assert_eq!(
+        decode(&with_field(&b, (101 << 3) | 2, &[9, 1])),
+        Err(DecodeError::Truncated("unknown_field"))
+    );
+}
+
+fn arb_summary() -> impl Strategy<Value = (Vec<u8>, Summary<'static>)> {
+    (
+        any::<[u8; 16]>(),
+        1u32..,
+        any::<bool>(),
+        0u64..=MAX_TIME_MS,
+        0u64..=MAX_SPAN_MS,
+        proptest::collection::vec(0u64..3, COUNTERS),
+        any::<Option<i32>>(),
+        any::<Option<u16>>(),
+    )
+        .prop_map(|(id, seq, fin, start, span, scale, lat, edge)| {
+            let mut delta = Totals::ZERO;
+            for (i, k) in scale.iter().enumerate() {
+                // 0, small, or at the limit-ish for durations.
+                delta.values[i] = match k {
+                    0 => 0,
+                    1 => 1,
+                    _ => span / 1000,
+                };
+            }
+            delta.set(Counter::DroppedFrames, 0);
+            if delta.get(Counter::LatencySamples) == 0 {
+                delta.set(Counter::LatencySumMs, 0);
+            }
+            for c in [
+                Counter::Started,
+                Counter::ExitBeforeStart,
+                Counter::StartupFailure,
+                Counter::PlaybackFailure,
+            ] {
+                delta.set(c, delta.get(c).min(1));
+            }
+            let s = Summary {
+                session_id: id,
+                room_id: "房间-7",
+                seq,
+                base_seq: seq / 2,
+                start_ms: start,
+                span_ms: span,
+                is_final: fin,
+                delta,
+                state: State {
+                    latency_ms: lat.map(|l| i64::from(l) % 86_400_000),
+                    live_edge_ms: edge.map(u64::from),
+                    startup_flags: Some(3),
+                    failure_code: Some(u32::MAX),
+                    ..State::default()
+                },
+            };
+            let mut out = Vec::new();
+            encode(&s, &mut out);
+            (out, s)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = decode(&bytes);
+        let mut with_magic = b"LQ\x01\x00".to_vec();
+        with_magic.extend_from_slice(&bytes);
+        let _ = decode(&with_magic);
+    }
+
+    #[test]
+    fn valid_summaries_round_trip((bytes, s) in arb_summary()) {
+        prop_assert_eq!(decode(&bytes), Ok(s));
+    }
+
+    #[test]
+    fn mutated_summaries_never_panic(
+        (bytes, _s) in arb_summary(),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..4), 1..6),
+    ) {
+        let mut b = bytes;
+        for (pos, val, op) in edits {
+            let i = if b.is_empty() { 0 } else { pos % b.len() };
+            match op {
+                0 if !b.is_empty() => b[i] = val,
+                1 => b.insert(i, val),
+                2 if !b.is_empty() => { b.remove(i); }
+                _ => b.truncate(i),
+            }
+        }
+        if let Ok(s) = decode(&b) {
+            // Whatever decodes re-encodes to something that decodes to the same summary.
+            let mut again = Vec::new();
+            encode(&s, &mut again);
+            prop_assert_eq!(decode(&again), Ok(s));
+        }
+    }
+}
+
+#[cfg(feature = "console")]
+mod console {
+    use super::*;
+    use datasketches::common::SearchCriteria;
+
+    #[test]
+    fn json_debug_form() {
+        let b = valid();
+        let j = to_json(&decode(&b).unwrap());
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["session_id"], "00112233445566778899aabbccddeeff");
+        assert_eq!(v["room_id"], "room");
+        assert_eq!(v["delta"]["stall_count"], 3);
+        assert_eq!(v["state"]["startup_ms"], 640);
+        assert_eq!(v["final"], false);
+        assert!(v["delta"].get("exit_before_start").is_none());
+    }
+
+    #[test]
+    fn session_hex_matches_ids() {
+        let hex = session_hex(&SID);
+        assert_eq!(
+            core::str::from_utf8(&hex).unwrap(),
+            crate::ids::session_id_from_bytes(&SID)
+        );
+        // Same coupon as hashing the id text with the library's string rule.
+        let mut a = datasketches::hll::HllSketch::new(12, HLL_TYPE).unwrap();
+        a.update_with_coupon(session_coupon(&SID));
+        let mut b = datasketches::hll::HllSketch::new(12, HLL_TYPE).unwrap();
+        b.update(datasketches::hash::value::raw_bytes::from_str(
+            &crate::ids::session_id_from_bytes(&SID),
+        ));
+        assert_eq!(a.serialize(), b.serialize());
+    }
+
+    #[test]
+    fn duplicates_and_retries_count_once() {
+        let mut w = SummaryWriter::new(SID, "room", T0).unwrap();
+        let s1 = write(&mut w, 30.0, &healthy(30.0), false);
+        let s2 = write(&mut w, 60.0, &stalled(60.0), false); // ack of 1 lost
+        let mut m = Merger::new();
+        assert_eq!(m.ingest(&s1, "cn-east"), Ok(Ingested::Applied));
+        assert_eq!(m.ingest(&s1, "cn-east"), Ok(Ingested::Duplicate));
+        assert_eq!(m.ingest(&s2, "cn-east"), Ok(Ingested::Applied));
+        assert_eq!(m.ingest(&s1, "cn-east"), Ok(Ingested::Superseded));
+        assert_eq!(m.ingest(&s2, "cn-east"), Ok(Ingested::Duplicate));
+        w.ack(2);
+        let s3 = write(&mut w, 90.0, &stalled(90.0), true);
+        assert_eq!(m.ingest(&s3, "cn-east"), Ok(Ingested::Applied));
+        assert_eq!(m.ingest(&s3, "cn-east"), Ok(Ingested::Duplicate));
+        assert_eq!(m.ingest(&s2, "cn-east"), Ok(Ingested::Superseded));
+        let agg = &m.room("room").unwrap().total;
+        let want = totals_from_metrics(&stalled(90.0));
+        assert_eq!(agg.counters.totals, want);
+        assert_eq!(agg.counters.views, 1);
+        assert_eq!(agg.counters.attempts, 1);
+        assert_eq!(agg.counters.fast_starts, 1);
+        assert_eq!(agg.counters.finished_views, 1);
+        assert_eq!(agg.distinct_viewers(), 1.0);
+        assert_eq!(agg.startup_ms_sketch().n(), 1);
+        assert_eq!(agg.watch_ms_sketch().n(), 1);
+        let ratio = agg
+            .stall_ratio_sketch()
+            .quantile(0.5, SearchCriteria::Inclusive);
+        let r = 1812.0 / (want.get(Counter::PlayingMs) + 1812) as f64;
+        assert_eq!(ratio.unwrap().map(|x| *x), Some(r));
+        assert_eq!(
+            m.room("room").unwrap().regions["cn-east"].counters,
+            agg.counters
+        );
+        assert_eq!(m.stats().applied, 3);
+        assert_eq!(m.stats().duplicates, 3);
+        assert_eq!(m.stats().superseded, 2);
+        assert_eq!(
+            agg.counters.rebuffer_ratio(),
+            Rate {
+                numerator: 1812,
+                denominator: want.get(Counter::PlayingMs) + 1812
+            }
+        );
+    }
+
+    #[test]
+    fn bad_input_is_counted_and_changes_nothing() {
+        let mut m = Merger::new();
+        assert_eq!(m.ingest(b"LQ", "x").unwrap_err().code(), "truncated");
+        assert_eq!(m.ingest(&[0; 9000], "x").unwrap_err().code(), "oversized");
+        assert_eq!(
+            m.ingest(&valid(), &"r".repeat(65)).unwrap_err().code(),
+            "bad_region"
+        );
+        assert_eq!(m.stats().rejected["truncated"], 1);
+        assert_eq!(m.stats().rejected["oversized"], 1);
+        assert!(m.rooms().is_empty());
+        assert_eq!(m.ledger().sessions(), 0);
+        // A base this collector never applied but older than what it applied: unknown_base.
+        let mut w = SummaryWriter::new(SID, "room", T0).unwrap();
+        let s1 = write(&mut w, 30.0, &healthy(30.0), false);
+        let s2 = write(&mut w, 60.0, &healthy(60.0), false);
+        let s3 = write(&mut w, 90.0, &healthy(90.0), false);
+        w.ack(1);
+        let s4 = write(&mut w, 120.0, &healthy(120.0), false);
+        m.ingest(&s2, "").unwrap();
+        m.ingest(&s3, "").unwrap();
+        assert_eq!(m.ingest(&s4, "").unwrap_err().code(), "unknown_base");
+        // Then s1 arrives late (superseded), and the player's retry of s4 still cannot be placed.
+        assert_eq!(m.ingest(&s1, ""), Ok(Ingested::Superseded));
+    }
+
+    #[test]
+    fn foreign_base_is_adopted() {
+        // Summaries 1..=2 went to another collector which acknowledged 2; this one gets 3 and 4
+        // (both relative to base 2): it counts exactly the part after 2.
+        let mut w = SummaryWriter::new(SID, "room", T0).unwrap();
+        let _ = write(&mut w, 30.0, &healthy(30.0), false);
+        let _ = write(&mut w, 60.0, &healthy(60.0), false);
+        w.ack(2);
+        let s3 = write(&mut w, 90.0, &healthy(90.0), false);
+        let s4 = write(&mut w, 120.0, &healthy(120.0), false);
+        for order in [[&s3, &s4], [&s4, &s3]] {
+            let mut m = Merger::new();
+            for s in order {
+                m.ingest(s, "").unwrap();
+            }
+            let t = &m.room("room").unwrap().total.counters.totals;
+            assert_eq!(t.get(Counter::WatchMs), 60_000);
+            assert_eq!(t.get(Counter::Started), 0);
+        }
+    }
+
+    /// One session's scripted run: what the player wrote, grouped by base (a summary with base b
+    /// is only sent after b was applied, so groups arrive in order; within a group and across
+    /// sessions any order and any duplication is possible).
+    struct Run {
+        groups: Vec<Vec<Vec<u8>>>,
+        /// The cumulative counters of the newest summary sent.
+        last: Totals,
+    }
+
+    fn run(id: u8, steps: &[(u8, bool)], room: &str) -> Run {
+        let mut sid = SID;
+        sid[0] = id;
+        let mut w = SummaryWriter::new(sid, room, T0).unwrap();
+        let mut groups = vec![Vec::new()];
+        let mut m = QoeMetrics::default();
+        let mut t = 0.0;
+        let mut last = Totals::ZERO;
+        let n = steps.len();
+        for (i, &(kind, ack)) in steps.iter().enumerate() {
+            t += 30.0;
+            // 0: paused for 30 s; 1: 30 s healthy; 2: 30 s with one 700 ms stall.
+            match kind % 3 {
+                0 => m.paused_ms += 30_000.0,
+                k => {
+                    if !m.started {
+                        m.started = true;
+                        m.startup_ms = Some(f64::from(kind) * 20.0);
+                        m.watch_ms += 30_000.0;
+                    } else {
+                        let stall = if k == 2 { 700.0 } else { 0.0 };
+                        m.watch_ms += 30_000.0;
+                        m.playing_ms += 30_000.0 - stall;
+                        m.stall_ms += stall;
+                        m.stall_count += u32::from(k == 2);
+                        m.total_frames += 900;
+                        m.latency_samples += 30;
+                        m.latency_mean_ms = Some(2000.0 + f64::from(kind));
+                    }
+                }
+            }
+            if i + 1 == n && !m.started {
+                m.exit_before_start = true;
+            }
+            let mut out = Vec::new();
+            let seq = w.write(T0 + t * 1000.0, &m, i + 1 == n, &mut out);
+            last = {
+                let mut h = last;
+                h.max_assign(&totals_from_metrics(&m));
+                h
+            };
+            groups.last_mut().unwrap().push(out);
+            if ack && w.ack(seq) {
+                groups.push(Vec::new());
+            }
+        }
+        Run { groups, last }
+    }
+
+    fn arb_runs() -> impl Strategy<Value = Vec<Vec<(u8, bool)>>> {
+        proptest::collection::vec(
+            proptest::collection::vec((any::<u8>(), any::<bool>()), 1..7),
+            1..12,
+        )
+    }
+
+    /// Delivers every summary of `runs` (plus duplicates) to `k` mergers, session-sticky, in an
+    /// order shuffled by `seed` that respects each session's base groups.
+    fn deliver(runs: &[Run], seed: u64, k: usize) -> Vec<Merger> {
+        let mut rng = seed | 1;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        // Per session: a queue of groups; each group shuffled, with some duplicates.
+        let mut queues: Vec<Vec<Vec<u8>>> = runs
+            .iter()
+            .map(|r| {
+                let mut q = Vec::new();
+                for g in &r.groups {
+                    let mut g2 = g.clone();
+                    for x in g {
+                        if next() % 3 == 0 {
+                            g2.push(x.clone());
+                        }
+                    }
+                    for i in (1..g2.len()).rev() {
+                        g2.swap(i, (next() % (i as u64 + 1)) as usize);
+                    }
+                    q.extend(g2);
+                }
+                // Stale duplicates of early summaries arriving at the very end.
+                if let Some(x) = r.groups[0].first() {
+                    q.push(x.clone());
+                }
+                q.reverse();
+                q
+            })
+            .collect();
+        let mut mergers: Vec<Merger> = (0..k).map(|_| Merger::new()).collect();
+        loop {
+            let live: Vec<usize> = (0..queues.len())
+                .filter(|&i| !queues[i].is_empty())
+                .collect();
+            if live.is_empty() {
+                break;
+            }
+            let i = live[(next() % live.len() as u64) as usize];
+            let msg = queues[i].pop().unwrap();
+            let region = ["north", "south", ""][(next() % 3) as usize];
+            mergers[i % k].ingest(&msg, region).unwrap();
+        }
+        mergers
+    }
+
+    fn fold(mergers: &[Merger], reverse: bool) -> (RoomAggregate, Counters) {
+        let mut all = RoomAggregate::default();
+        let mut rooms: Vec<&RoomAggregate> = mergers.iter().filter_map(|m| m.room("r")).collect();
+        if reverse {
+            rooms.reverse();
+        }
+        let mut regions_total = Counters::default();
+        for r in rooms {
+            all.merge(r);
+        }
+        for a in all.regions.values() {
+            regions_total.add(&a.counters);
+        }
+        (all, regions_total)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn merge_is_exact_and_order_independent(
+            scripts in arb_runs(),
+            seed1 in any::<u64>(),
+            seed2 in any::<u64>(),
+            k in 1usize..4,
+        ) {
+            let runs: Vec<Run> = scripts.iter().enumerate().map(|(i, s)| run(i as u8, s, "r")).collect();
+            let mut want = Totals::ZERO;
+            for r in &runs {
+                want.add_assign_saturating(&r.last);
+            }
+            let a = deliver(&runs, seed1, 1);
+            let b = deliver(&runs, seed2, k);
+            let (ra, sum_a) = fold(&a, false);
+            let (rb, sum_b) = fold(&b, true);
+            prop_assert_eq!(ra.total.counters.totals, want);
+            prop_assert_eq!(ra.total.counters, rb.total.counters);
+            prop_assert_eq!(sum_a, ra.total.counters, "regions partition the room");
+            prop_assert_eq!(sum_b, rb.total.counters);
+            prop_assert_eq!(ra.total.counters.views, runs.len() as u64);
+            prop_assert_eq!(ra.total.counters.finished_views, runs.len() as u64);
+            prop_assert_eq!(ra.total.distinct_viewers(), rb.total.distinct_viewers());
+            prop_assert_eq!(ra.total.distinct_viewers().round(), runs.len() as f64);
+            for (x, y) in [
+                (ra.total.startup_ms_sketch(), rb.total.startup_ms_sketch()),
+                (ra.total.watch_ms_sketch(), rb.total.watch_ms_sketch()),
+                (ra.total.stall_ratio_sketch(), rb.total.stall_ratio_sketch()),
+            ] {
+                prop_assert_eq!(x.n(), y.n());
+                prop_assert_eq!(x.min_item(), y.min_item());
+                prop_assert_eq!(x.max_item(), y.max_item());
+            }
+        }
+
+        #[test]
+        fn aggregate_merge_is_associative_and_commutative(
+            ids in proptest::collection::vec(any::<[u8; 16]>(), 0..3000),
+            cut1 in 0usize..3000,
+            cut2 in 0usize..3000,
+        ) {
+            // Three aggregates from disjoint slices; (a+b)+c vs a+(c+b) vs c+(b+a).
+            let (c1, c2) = (cut1.min(ids.len()), cut2.min(ids.len()));
+            let (lo, hi) = (c1.min(c2), c1.max(c2));
+            let make = |part: &[[u8; 16]]| {
+                let mut m = Merger::new();
+                for (i, id) in part.iter().enumerate() {
+                    let mut w = SummaryWriter::new(*id, "r", T0).unwrap();
+                    let mut out = Vec::new();
+                    let mut q = healthy(30.0);
+                    q.startup_ms = Some((i % 5000) as f64);
+                    w.write(T0 + 30_000.0, &q, true, &mut out);
+                    m.ingest(&out, "").unwrap();
+                }
+                m.room("r").map(|r| r.total.clone()).unwrap_or_default()
+            };
+            let (a, b, c) = (make(&ids[..lo]), make(&ids[lo..hi]), make(&ids[hi..]));
+            let mut x = a.clone();
+            x.merge(&b);
+            x.merge(&c);
+            let mut cb = c.clone();
+            cb.merge(&b);
+            let mut y = a.clone();
+            y.merge(&cb);
+            let mut ba = b.clone();
+            ba.merge(&a);
+            let mut z = c.clone();
+            z.merge(&ba);
+            prop_assert_eq!(x.counters, y.counters);
+            prop_assert_eq!(x.counters, z.counters);
+            prop_assert_eq!(x.distinct_viewers(), y.distinct_viewers());
+            prop_assert_eq!(x.distinct_viewers(), z.distinct_viewers());
+            let n = x.startup_ms_sketch().n();
+            prop_assert_eq!(n, y.startup_ms_sketch().n());
+            if n > 0 {
+                let eps = 2.0 * x.startup_ms_sketch().normalized_rank_error();
+                for q in [0.1, 0.5, 0.9] {
+                    let vx = *x.startup_ms_sketch().quantile(q, SearchCriteria::Inclusive).unwrap().unwrap();
+                    let ry = z.startup_ms_sketch().rank(&datasketches::kll::KllFloat::<f64>::new(vx).unwrap(), SearchCriteria::Inclusive).unwrap();
+                    prop_assert!((ry - q).abs() <= eps + 1.0 / n as f64, "q {} rank {}", q, ry);
+                }
+            }
+        }
+    }
+}
