@@ -24,7 +24,8 @@
 // Routes (127.0.0.1 only, through the server's hook; every JSON answer is `application/json`):
 //   GET  /live/<name>.m3u8            sliding-window media playlist (auto-creates the channel);
 //                                     with blocking on, `?_HLS_msn=M` waits until segment M is published
-//                                     (or 6 s, then answers the unchanged playlist)
+//                                     (or 9 s, then answers the unchanged playlist: hls.js then
+//                                     polls every half target duration until the playlist moves)
 //   GET  /live/<name>/<seq>.ts        a published segment, else 404
 //   GET  /media/clip.mp4              20 s faststart MP4 (Range requests supported)
 //   GET  /api/live/media              the media manifest (params, per-file frames, barcode layout)
@@ -44,7 +45,7 @@ import { ensureMedia, MEDIA_PARAMS, sendFile } from './media.mjs';
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_CHANNELS = 64;
 const MAX_TRUTH = 20_000; // published segments kept for /api/live/schedule (5.5 h at 1 s)
-const BLOCK_TIMEOUT_MS = 6_000; // below hls.js's 10 s playlist time-to-first-byte limit
+const BLOCK_TIMEOUT_MS = 9_000; // below hls.js's 10 s playlist time-to-first-byte limit
 
 export class LiveChannel {
   constructor(name, media, { window = 6, backfill = 6, blocking = false, audio = true } = {}, now = Date.now()) {

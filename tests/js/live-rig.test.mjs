@@ -143,13 +143,11 @@ test('HTTP: playlist, segments, schedule, blocking reload, clip.mp4 ranges', asy
   assert.equal((await seg.arrayBuffer()).byteLength % 188, 0);
   assert.equal((await fetch(`${server.url}/live/http/3.ts`)).status, 404);
   // A blocking reload for the next segment answers when it is published (≤ 1 s), not before.
-  const t = Date.now();
   const pl = await (await fetch(`${server.url}/live/http.m3u8?_HLS_msn=3`)).text();
-  const waited = Date.now() - t;
+  const answered = Date.now();
   assert.match(pl, /http\/3\.ts\n$/);
-  assert.ok(waited <= 1100, `waited ${waited} ms`);
-  const after = await api('/api/live/schedule?name=http&from=3', 'GET');
-  assert.ok(Math.abs(after.segments[0].published_ms - (t + waited)) < 50);
+  const due = s.next.due_ms;
+  assert.ok(answered >= due && answered - due < 500, `answered ${answered - due} ms after the segment was due`);
   const clip = await fetch(`${server.url}/media/clip.mp4`, { headers: { range: 'bytes=0-99' } });
   assert.equal(clip.status, 206);
   assert.match(clip.headers.get('content-range'), /^bytes 0-99\/\d+$/);
@@ -253,9 +251,11 @@ async function scriptedStalls(name, targets, { reset, hls, label }) {
 
 test('scripted stalls, video-only channel: CDP truth shows each one, rVFC gaps agree', async () => {
   const targets = [150, 400, 800, 1500];
-  const { table, cdp, gaps, errors } = await scriptedStalls('stalls-v', targets, { reset: 'blocking=1&window=20&audio=0', label: 'video-only' });
+  const { table, cdp, other, errors } = await scriptedStalls('stalls-v', targets, { reset: 'blocking=1&window=20&audio=0', label: 'video-only' });
   assert.equal(cdp.length, targets.length, `CDP stalls ${JSON.stringify(cdp)}`);
-  assert.equal(gaps.length, targets.length, `rVFC gaps ${JSON.stringify(gaps)}`);
+  // Every stall has its rVFC gap. Under CPU contention the compositor can also hold a frame ~100 ms
+  // with no buffering at all (seen with two test runs on 2 cores): a freeze, not a stall.
+  assert.ok(other.length <= 2 && other.every((g) => g.duration_ms < 250), `other rVFC gaps ${JSON.stringify(other)}`);
   for (const row of table) {
     // Start: the pipeline underflows 20–45 ms before the page can see readyState < 3; end: the
     // released segment is fetched (blocking reload), transmuxed and appended 20–50 ms after the
@@ -275,13 +275,16 @@ test('scripted stalls, audio+video channel: CDP truth shows each one', async () 
   // underflow never recovers (hls.js jumps to the live edge ~15 s later), so this run uses an 8 s
   // buffer and three stalls.
   const targets = [250, 700, 1300];
-  const { table, cdp, errors } = await scriptedStalls('stalls-av', targets,
+  const { table, cdp, other, errors } = await scriptedStalls('stalls-av', targets,
     { reset: 'blocking=1&window=20', hls: { maxBufferLength: 8, maxMaxBufferLength: 8 }, label: 'audio+video' });
   assert.equal(cdp.length, targets.length, `CDP stalls ${JSON.stringify(cdp)}`);
   for (const row of table) {
     assert.ok(row['cdp-target'] >= 0 && row['cdp-target'] <= 400, `stall ${JSON.stringify(row)}`);
     assert.ok(row.rvfc_gap_ms != null && Math.abs(row['gap-cdp']) <= 60, `gap ${JSON.stringify(row)}`);
   }
+  // With audio, the clock runs on while only video is starved, so the first frames after a stall are
+  // late and dropped: one ~100 ms rVFC gap right after some stalls, with no buffering state change.
+  assert.ok(other.length <= targets.length + 1 && other.every((g) => g.duration_ms < 250), `other rVFC gaps ${JSON.stringify(other)}`);
   assert.deepEqual(errors, []);
 });
 
