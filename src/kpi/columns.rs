@@ -54,28 +54,48 @@ pub struct Columns<'a> {
 }
 
 /// Owned columns, e.g. built from events with [`OwnedColumns::from_events`] (tests, benchmarks).
+/// Each field is the owned form of the [`Columns`] field of the same name.
 #[derive(Clone, Debug, Default, PartialEq)]
-#[allow(missing_docs)]
 pub struct OwnedColumns {
+    /// See [`Columns::kind`].
     pub kind: Vec<u8>,
+    /// See [`Columns::ts`].
     pub ts: Vec<f64>,
+    /// See [`Columns::id`].
     pub id: Vec<f64>,
+    /// See [`Columns::id_ref`].
     pub id_ref: Vec<u32>,
+    /// See [`Columns::viewer`].
     pub viewer: Vec<u32>,
+    /// See [`Columns::session`].
     pub session: Vec<u32>,
+    /// See [`Columns::product`].
     pub product: Vec<u32>,
+    /// See [`Columns::order`].
     pub order: Vec<u32>,
+    /// See [`Columns::amount`].
     pub amount: Vec<f64>,
+    /// See [`Columns::units`].
     pub units: Vec<f64>,
+    /// See [`Columns::count`].
     pub count: Vec<f64>,
+    /// See [`Columns::text`].
     pub text: Vec<u32>,
+    /// See [`Columns::option`].
     pub option: Vec<u32>,
+    /// See [`Columns::cohost`].
     pub cohost: Vec<u32>,
+    /// See [`Columns::region`].
     pub region: Vec<u32>,
+    /// See [`Columns::tier`].
     pub tier: Vec<u32>,
+    /// See [`Columns::source`].
     pub source: Vec<u32>,
+    /// See [`Columns::follower_since_ms`].
     pub follower_since_ms: Vec<f64>,
+    /// See [`Columns::seen_before`].
     pub seen_before: Vec<u8>,
+    /// See [`Columns::strings`].
     pub strings: Vec<String>,
 }
 

@@ -5,7 +5,7 @@
 //! only per-event memory is the de-duplication table, which keeps ids for (at least) the lateness
 //! window.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use serde_json::Value;
 
@@ -467,6 +467,92 @@ pub(crate) struct MinuteViewer {
     pub pay: [i64; 2],
 }
 
+/// One second of concurrency changes: net change per ms, sorted by time, with cached maxima.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Sec {
+    pub deltas: Vec<(i64, i64)>,
+    pub sum: i64,
+    /// Max of the running sum (relative to the second's base) over the second's instants.
+    pub max: i64,
+    pub max_at: i64,
+    pub dirty: bool,
+}
+
+impl Sec {
+    fn recompute(&mut self, sec_start: i64) {
+        let (mut best, mut at) = match self.deltas.first() {
+            Some(&(t, _)) if t == sec_start => (i64::MIN, sec_start),
+            _ => (0, sec_start),
+        };
+        let mut run = 0i64;
+        for &(t, d) in &self.deltas {
+            run = run.wrapping_add(d);
+            if run > best {
+                best = run;
+                at = t;
+            }
+        }
+        self.sum = run;
+        self.max = best;
+        self.max_at = at;
+        self.dirty = false;
+    }
+}
+
+impl Minute {
+    /// Peak (absolute, from `base` at `t0`), its instant, and the integral (concurrency × ms)
+    /// over [t0, min(horizon, t0 + 1 min)).
+    pub(crate) fn conc_until(&self, t0: i64, base: i64, horizon: i64) -> (i64, i64, i64) {
+        let h = horizon.min(t0 + MINUTE_MS);
+        let mut run = base;
+        let (mut best, mut at) = (i64::MIN, t0);
+        let mut integral = base.wrapping_mul(h - t0);
+        for (k, sec) in self.secs.iter().enumerate() {
+            let ss = t0 + k as i64 * 1000;
+            if ss >= h {
+                break;
+            }
+            if ss + 1000 <= h && !sec.dirty {
+                let cand = run.wrapping_add(if sec.deltas.is_empty() { 0 } else { sec.max });
+                if cand > best {
+                    best = cand;
+                    at = if sec.deltas.is_empty() {
+                        ss
+                    } else {
+                        sec.max_at
+                    };
+                }
+                for &(t, d) in &sec.deltas {
+                    integral = integral.wrapping_add(d.wrapping_mul(h - t));
+                }
+                run = run.wrapping_add(sec.sum);
+                continue;
+            }
+            if sec.deltas.first().is_none_or(|&(t, _)| t > ss) && run > best {
+                best = run;
+                at = ss;
+            }
+            for &(t, d) in &sec.deltas {
+                if t >= h {
+                    break;
+                }
+                run = run.wrapping_add(d);
+                integral = integral.wrapping_add(d.wrapping_mul(h - t));
+                if run > best {
+                    best = run;
+                    at = t;
+                }
+            }
+        }
+        if best == i64::MIN {
+            // no second reached (no changes in this minute): constant base
+            best = base;
+            at = t0;
+        }
+        (best, at, integral)
+    }
+}
+
 /// One raw minute of the stream: counts, people and the concurrency deltas that fall in it.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Minute {
@@ -475,8 +561,8 @@ pub(crate) struct Minute {
     pub online: i64,
     pub inter_people: i64,
     pub pay_people: i64,
-    /// Net concurrency change at each ms of the minute.
-    pub deltas: BTreeMap<i64, i64>,
+    /// Net concurrency changes, in 60 one-second buckets (empty until the first change).
+    pub secs: Vec<Sec>,
     pub d_sum: i64,
     /// Max of the running sum (relative to the minute's base) over the minute's instants.
     pub d_max: i64,
@@ -863,25 +949,32 @@ impl Room {
                 }
                 mi.dirty = false;
                 let t0 = start + m as i64 * MINUTE_MS;
-                let (mut best, mut best_at) = match mi.deltas.keys().next() {
-                    Some(&k) if k == t0 => (i64::MIN, t0),
-                    _ => (0, t0),
-                };
-                let mut run = 0;
-                let mut at_start = 0;
-                for (&t, &d) in &mi.deltas {
-                    run += d;
-                    if t == t0 {
-                        at_start = run;
+                let (mut base, mut best, mut at) = (0i64, i64::MIN, t0);
+                for (k, sec) in mi.secs.iter_mut().enumerate() {
+                    let ss = t0 + k as i64 * 1000;
+                    if sec.dirty {
+                        sec.recompute(ss);
                     }
-                    if run > best {
-                        best = run;
-                        best_at = t;
+                    let (cand, cat) = if sec.deltas.is_empty() {
+                        (base, ss)
+                    } else {
+                        (base.wrapping_add(sec.max), sec.max_at)
+                    };
+                    if cand > best {
+                        best = cand;
+                        at = cat;
                     }
+                    base = base.wrapping_add(sec.sum);
+                }
+                if best == i64::MIN {
+                    best = 0;
                 }
                 mi.d_max = best;
-                mi.d_max_at = best_at;
-                mi.d_at_start = at_start;
+                mi.d_max_at = at;
+                mi.d_at_start = match mi.secs.first().and_then(|s| s.deltas.first()) {
+                    Some(&(t, d)) if t == t0 => d,
+                    _ => 0,
+                };
             }
         }
         if let Some(w) = self.watermark {
@@ -1325,11 +1418,22 @@ impl Room {
         }
         let t0 = start + m as i64 * MINUTE_MS;
         let mi = self.minute_mut(m);
-        let e = mi.deltas.entry(t).or_insert(0);
-        *e += d;
-        if *e == 0 {
-            mi.deltas.remove(&t);
+        if mi.secs.is_empty() {
+            mi.secs.resize_with(60, Sec::default);
         }
+        let k = (((t - t0) / 1000) as usize).min(59);
+        let sec = &mut mi.secs[k];
+        match sec.deltas.binary_search_by_key(&t, |&(x, _)| x) {
+            Ok(i) => {
+                sec.deltas[i].1 += d;
+                if sec.deltas[i].1 == 0 {
+                    sec.deltas.remove(i);
+                }
+            }
+            Err(i) => sec.deltas.insert(i, (t, d)),
+        }
+        sec.sum += d;
+        sec.dirty = true;
         mi.d_sum += d;
         mi.d_integral += d * (t0 + MINUTE_MS - t);
         if !mi.dirty {

@@ -931,21 +931,7 @@ impl Room {
                 base * MINUTE_MS + mi.d_integral,
             )
         } else {
-            let mut run = base;
-            let (mut best, mut best_at) = match mi.deltas.keys().next() {
-                Some(&k) if k == t0 => (i64::MIN, t0),
-                _ => (base, t0),
-            };
-            let mut integral = base * (horizon - t0);
-            for (&t, &d) in mi.deltas.range(..horizon) {
-                run += d;
-                integral += d * (horizon - t);
-                if run > best {
-                    best = run;
-                    best_at = t;
-                }
-            }
-            (best, best_at, integral)
+            mi.conc_until(t0, base, horizon)
         };
         let mut c = Counts::default();
         c.add(&mi.c[0]);
