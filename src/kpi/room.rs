@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::error::{ErrorReason, IngestError, IngestReport, IngestStats, ReasonCount};
 use super::event::{Event, EventType, IdKey};
-use super::util::{str_hash, Fx, FxMap, Interner, NONE};
+use super::util::{str_hash, Fx, FxMap, Interner, RankIndex, NONE};
 use std::hash::Hasher;
 
 /// One minute in ms.
@@ -637,6 +637,8 @@ pub struct Room {
     pub(crate) repeat_payments: u64,
     pub(crate) repeat_enters: u64,
     orphan_sessions: u64,
+    /// Per-viewer watch time (ms) of every viewer who entered, for exact quantiles.
+    pub(crate) watch_index: RankIndex,
 }
 
 impl Room {
@@ -674,6 +676,7 @@ impl Room {
             repeat_payments: 0,
             repeat_enters: 0,
             orphan_sessions: 0,
+            watch_index: RankIndex::default(),
         }
     }
 
@@ -1004,11 +1007,21 @@ impl Room {
         }
         let v = &mut self.viewers[i];
         let before = v.contrib();
+        let (was_in, w0) = (v.flags & flag::ENTERED != 0, v.watch_ms);
         f(v);
         let after = v.contrib();
+        let (is_in, w1) = (v.flags & flag::ENTERED != 0, v.watch_ms);
         if before != after {
             self.agg.add(&before, -1);
             self.agg.add(&after, 1);
+        }
+        if (was_in, w0) != (is_in, w1) {
+            if was_in {
+                self.watch_index.remove(w0);
+            }
+            if is_in {
+                self.watch_index.insert(w1);
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::analysis::{lagged_correlation, nearest_rank, LagCorrelation};
+use super::analysis::{lagged_correlation, LagCorrelation};
 use super::error::IngestStats;
 use super::event::SCHEMA_VERSION;
 use super::room::{flag, Counts, Group, Minute, Room, MAX_MINUTES, MINUTE_MS};
@@ -660,15 +660,11 @@ impl Room {
         let exposed_people = pc(flag::PIMPRESSED);
         let clickers = pc(flag::CLICKED);
 
-        // ----- watch quantiles -----
-        let mut w: Vec<i64> = self
-            .viewers
-            .iter()
-            .filter(|v| v.flags & flag::ENTERED != 0)
-            .map(|v| v.watch_ms)
-            .collect();
-        let median = nearest_rank(&mut w, 1, 2);
-        let p90 = nearest_rank(&mut w, 9, 10);
+        // ----- watch quantiles (nearest rank over the viewers' watch times) -----
+        let wi = &self.watch_index;
+        let n = wi.len();
+        let median = wi.kth(n.div_ceil(2));
+        let p90 = wi.kth((9 * n).div_ceil(10));
 
         let result = ResultLayer {
             gmv_fen: t.gmv,

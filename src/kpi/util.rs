@@ -89,3 +89,110 @@ impl Interner {
         self.names.get(i as usize).map(|b| &**b).unwrap_or("")
     }
 }
+
+/// Exact multiset of integers with O(log) insert / remove / k-th smallest: a Fenwick tree over
+/// 1-second buckets (the last bucket takes everything above) plus, per non-empty bucket, a sorted
+/// map of exact values. Used for per-viewer watch-time quantiles without scanning viewers.
+#[derive(Clone, Debug)]
+pub(crate) struct RankIndex {
+    fen: Vec<u32>,
+    buckets: FxMap<u32, std::collections::BTreeMap<i64, u32>>,
+    len: u64,
+}
+
+const RANK_BUCKETS: usize = 1 << 16;
+const RANK_WIDTH: i64 = 1000;
+
+impl Default for RankIndex {
+    fn default() -> Self {
+        RankIndex {
+            fen: Vec::new(),
+            buckets: FxMap::default(),
+            len: 0,
+        }
+    }
+}
+
+impl RankIndex {
+    fn bucket(v: i64) -> usize {
+        (v.max(0) / RANK_WIDTH).min(RANK_BUCKETS as i64 - 1) as usize
+    }
+
+    fn fen_add(&mut self, b: usize, d: i32) {
+        if self.fen.is_empty() {
+            self.fen = vec![0; RANK_BUCKETS + 1];
+        }
+        let mut i = b + 1;
+        while i <= RANK_BUCKETS {
+            self.fen[i] = self.fen[i].wrapping_add_signed(d);
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// Number of values.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Adds one copy of `v`.
+    pub(crate) fn insert(&mut self, v: i64) {
+        let b = Self::bucket(v);
+        self.fen_add(b, 1);
+        *self
+            .buckets
+            .entry(b as u32)
+            .or_default()
+            .entry(v)
+            .or_insert(0) += 1;
+        self.len += 1;
+    }
+
+    /// Removes one copy of `v` (no-op when absent).
+    pub(crate) fn remove(&mut self, v: i64) {
+        let b = Self::bucket(v);
+        let Some(m) = self.buckets.get_mut(&(b as u32)) else {
+            return;
+        };
+        let Some(c) = m.get_mut(&v) else {
+            return;
+        };
+        *c -= 1;
+        if *c == 0 {
+            m.remove(&v);
+            if m.is_empty() {
+                self.buckets.remove(&(b as u32));
+            }
+        }
+        self.fen_add(b, -1);
+        self.len -= 1;
+    }
+
+    /// The k-th smallest value (1-based), or None when k is 0 or > len.
+    pub(crate) fn kth(&self, k: u64) -> Option<i64> {
+        if k == 0 || k > self.len || self.fen.is_empty() {
+            return None;
+        }
+        // Fenwick descent: largest prefix of buckets with count < k
+        let mut pos = 0usize;
+        let mut rest = k;
+        let mut step = RANK_BUCKETS;
+        while step > 0 {
+            let next = pos + step;
+            if next <= RANK_BUCKETS && (self.fen[next] as u64) < rest {
+                pos = next;
+                rest -= self.fen[next] as u64;
+            }
+            step >>= 1;
+        }
+        // bucket index `pos` holds the answer, at rank `rest` inside it
+        let m = self.buckets.get(&(pos as u32))?;
+        let mut seen = 0u64;
+        for (&v, &c) in m {
+            seen += c as u64;
+            if seen >= rest {
+                return Some(v);
+            }
+        }
+        None
+    }
+}

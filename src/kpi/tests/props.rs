@@ -148,3 +148,27 @@ proptest! {
         prop_assert!(s.minutes >= 0);
     }
 }
+
+proptest! {
+    /// The incremental rank index agrees with sorting (nearest rank).
+    #[test]
+    fn kpi_prop_rank_index_matches_sort(ops in proptest::collection::vec((any::<bool>(), prop_oneof![0i64..5_000, 0i64..100_000_000, Just(-5i64)]), 0..300)) {
+        let mut idx = crate::kpi::util::RankIndex::default();
+        let mut vals: Vec<i64> = Vec::new();
+        for (add, v) in ops {
+            if add || vals.is_empty() {
+                idx.insert(v);
+                vals.push(v);
+            } else {
+                let x = vals.swap_remove((v.unsigned_abs() as usize) % vals.len());
+                idx.remove(x);
+            }
+        }
+        prop_assert_eq!(idx.len(), vals.len() as u64);
+        for (num, den) in [(1u64, 2u64), (9, 10), (1, 1), (1, 100)] {
+            let want = nearest_rank(&mut vals.clone(), num, den);
+            let got = idx.kth((num * vals.len() as u64).div_ceil(den));
+            prop_assert_eq!(want, got);
+        }
+    }
+}
