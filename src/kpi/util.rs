@@ -93,7 +93,7 @@ impl Interner {
 /// Exact multiset of integers with O(log) insert / remove / k-th smallest: a Fenwick tree over
 /// 1-second buckets (the last bucket takes everything above) plus, per non-empty bucket, a sorted
 /// map of exact values. Used for per-viewer watch-time quantiles without scanning viewers.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct RankIndex {
     fen: Vec<u32>,
     buckets: FxMap<u32, std::collections::BTreeMap<i64, u32>>,
@@ -102,16 +102,6 @@ pub(crate) struct RankIndex {
 
 const RANK_BUCKETS: usize = 1 << 16;
 const RANK_WIDTH: i64 = 1000;
-
-impl Default for RankIndex {
-    fn default() -> Self {
-        RankIndex {
-            fen: Vec::new(),
-            buckets: FxMap::default(),
-            len: 0,
-        }
-    }
-}
 
 impl RankIndex {
     fn bucket(v: i64) -> usize {
