@@ -1,1 +1,455 @@
-//! `livekpi/console` bindings (browser, Web Worker and Node).
+//! `livekpi/console` bindings (browser, Web Worker and Node): a [`Room`] fed with live-room
+//! events (JS objects, NDJSON text or typed-array columns) that gives KPI snapshots as plain JS
+//! objects or JSON. The JSON shapes are typed by declarations generated from the core's structs
+//! (`scripts/gen-types.mjs` → `kpi-types.d.ts`).
+
+use js_sys::{Array, Float64Array, Reflect, Uint32Array, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::error::js_error;
+use crate::kpi::{self, Columns, IngestReport, RoomConfig};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+import type { Snapshot, IngestReport, IngestStats, Comparison } from './kpi-types.js';
+export type * from './kpi-types.js';
+
+/** Options of a Room. Times are ms since the epoch; durations ms. */
+export interface RoomOptions {
+  /** Stream start (ms since epoch): minute 0 starts here. Required. */
+  streamStartMs: number;
+  /** Stream end, when known in advance (else call endStream). */
+  streamEndMs?: number;
+  /** Events older than the highest accepted time minus this are rejected as too_late. Default 300000. */
+  latenessMs?: number;
+  /** A session without a leave closes at its last heartbeat (or enter) + this. Default 60000. */
+  sessionTimeoutMs?: number;
+  /** Opening segment length. Default 30 min. */
+  openingMs?: number;
+  /** Closing segment length. Default 30 min. */
+  closingMs?: number;
+  /** Number of behaviour paths in a snapshot. Default 10. */
+  topPaths?: number;
+  /** Largest lag (minutes) tried by the lagged correlations. Default 10. */
+  maxLagMinutes?: number;
+}
+
+/** One live-room event as a plain object (see the event schema in the README). */
+export interface LiveEvent {
+  id: string | number;
+  ts: number;
+  kind: string;
+  viewer?: string | number; session?: string | number; product?: string | number; order?: string | number;
+  amount?: number; units?: number; count?: number; text?: string; option?: string | number; cohost?: string | number;
+  region?: string; tier?: string; source?: string; follower_since_ms?: number; seen_before?: boolean;
+}
+
+/** Parameters of the seeded room generator (all optional but the seed). */
+export interface GeneratorOptions {
+  seed: number;
+  streamStartMs?: number; durationMin?: number; arrivals?: number; products?: number;
+  duplicateRate?: number; lateRate?: number; latenessMs?: number; tooLateRate?: number; conflictRate?: number;
+}
+
+/** A columnar batch: one typed array per field, strings as indexes into `strings` (0xFFFFFFFF = absent). */
+export interface EventColumns {
+  kind: Uint8Array; ts: Float64Array;
+  id?: Float64Array; idRef?: Uint32Array;
+  viewer?: Uint32Array; session?: Uint32Array; product?: Uint32Array; order?: Uint32Array;
+  amount?: Float64Array; units?: Float64Array; count?: Float64Array;
+  text?: Uint32Array; option?: Uint32Array; cohost?: Uint32Array;
+  region?: Uint32Array; tier?: Uint32Array; source?: Uint32Array;
+  followerSinceMs?: Float64Array; seenBefore?: Uint8Array;
+  strings: string[];
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `RoomOptions` (TS).
+    #[wasm_bindgen(typescript_type = "RoomOptions")]
+    pub type RoomOptionsJs;
+    /// `LiveEvent[]` (TS).
+    #[wasm_bindgen(typescript_type = "LiveEvent[]")]
+    pub type LiveEventArray;
+    /// `EventColumns` (TS).
+    #[wasm_bindgen(typescript_type = "EventColumns")]
+    pub type EventColumnsJs;
+    /// `Snapshot` (TS).
+    #[wasm_bindgen(typescript_type = "Snapshot")]
+    pub type SnapshotJs;
+    /// `IngestReport` (TS).
+    #[wasm_bindgen(typescript_type = "IngestReport")]
+    pub type IngestReportJs;
+    /// `IngestStats` (TS).
+    #[wasm_bindgen(typescript_type = "IngestStats")]
+    pub type IngestStatsJs;
+    /// `GeneratorOptions` (TS).
+    #[wasm_bindgen(typescript_type = "GeneratorOptions")]
+    pub type GeneratorOptionsJs;
+    /// `Comparison` (TS).
+    #[wasm_bindgen(typescript_type = "Comparison")]
+    pub type ComparisonJs;
+}
+
+/// Serializes a core value to a plain JS object (maps as objects, JSON-compatible).
+fn to_js<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    value
+        .serialize(&ser)
+        .map(JsCast::unchecked_into)
+        .map_err(|e| js_error("serialize", &e.to_string()))
+}
+
+/// Reads an optional finite number property; absent or undefined → None; anything else is an
+/// error naming the field.
+fn opt_number(obj: &JsValue, field: &str, whole: &str) -> Result<Option<f64>, JsValue> {
+    let v = Reflect::get(obj, &JsValue::from_str(field)).unwrap_or(JsValue::UNDEFINED);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    match v.as_f64() {
+        Some(x) if x.is_finite() => Ok(Some(x)),
+        _ => Err(js_error(
+            "bad_option",
+            &format!("{whole}: field `{field}` must be a finite number"),
+        )),
+    }
+}
+
+/// Reads an optional time (ms) or duration as a whole i64.
+fn opt_ms(obj: &JsValue, field: &str, whole: &str) -> Result<Option<i64>, JsValue> {
+    Ok(opt_number(obj, field, whole)?.map(|x| x.round() as i64))
+}
+
+/// Parses `RoomOptions` into the core's config, naming any bad field.
+fn room_config(options: &JsValue) -> Result<RoomConfig, JsValue> {
+    const WHERE: &str = "new Room(options)";
+    if !options.is_object() {
+        return Err(js_error(
+            "bad_option",
+            "new Room(options): options must be an object with `streamStartMs`",
+        ));
+    }
+    let start = opt_ms(options, "streamStartMs", WHERE)?.ok_or_else(|| {
+        js_error(
+            "bad_option",
+            "new Room(options): field `streamStartMs` is required (ms since epoch)",
+        )
+    })?;
+    let mut cfg = RoomConfig::new(start);
+    cfg.stream_end_ms = opt_ms(options, "streamEndMs", WHERE)?;
+    let non_negative = |field: &str, v: Option<i64>| -> Result<Option<i64>, JsValue> {
+        match v {
+            Some(x) if x < 0 => Err(js_error(
+                "bad_option",
+                &format!("{WHERE}: field `{field}` must not be negative"),
+            )),
+            other => Ok(other),
+        }
+    };
+    if let Some(end) = cfg.stream_end_ms {
+        if end < start {
+            return Err(js_error(
+                "bad_option",
+                "new Room(options): field `streamEndMs` is before `streamStartMs`",
+            ));
+        }
+    }
+    if let Some(v) = non_negative("latenessMs", opt_ms(options, "latenessMs", WHERE)?)? {
+        cfg.lateness_ms = v;
+    }
+    if let Some(v) = non_negative(
+        "sessionTimeoutMs",
+        opt_ms(options, "sessionTimeoutMs", WHERE)?,
+    )? {
+        cfg.session_timeout_ms = v;
+    }
+    if let Some(v) = non_negative("openingMs", opt_ms(options, "openingMs", WHERE)?)? {
+        cfg.opening_ms = v;
+    }
+    if let Some(v) = non_negative("closingMs", opt_ms(options, "closingMs", WHERE)?)? {
+        cfg.closing_ms = v;
+    }
+    if let Some(v) = non_negative("topPaths", opt_ms(options, "topPaths", WHERE)?)? {
+        cfg.top_paths = v.min(1000) as usize;
+    }
+    if let Some(v) = non_negative("maxLagMinutes", opt_ms(options, "maxLagMinutes", WHERE)?)? {
+        cfg.max_lag_minutes = v.min(240) as usize;
+    }
+    Ok(cfg)
+}
+
+/// A time argument in ms as the core's i64, naming the argument when it is not finite.
+fn time_arg(x: f64, what: &str) -> Result<i64, JsValue> {
+    if x.is_finite() {
+        Ok(x.round() as i64)
+    } else {
+        Err(js_error(
+            "bad_argument",
+            &format!("{what} must be a finite number of ms since epoch"),
+        ))
+    }
+}
+
+/// One column of a columnar batch: absent → empty; present → copied out of its typed array.
+fn column<T: JsCast>(cols: &JsValue, field: &str) -> Result<Option<T>, JsValue> {
+    let v = Reflect::get(cols, &JsValue::from_str(field)).unwrap_or(JsValue::UNDEFINED);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.dyn_into::<T>().map(Some).map_err(|_| {
+        js_error(
+            "bad_column",
+            &format!("ingestColumns: field `{field}` has the wrong typed-array type"),
+        )
+    })
+}
+
+fn f64_col(cols: &JsValue, field: &str) -> Result<Vec<f64>, JsValue> {
+    Ok(column::<Float64Array>(cols, field)?.map_or_else(Vec::new, |a| a.to_vec()))
+}
+fn u32_col(cols: &JsValue, field: &str) -> Result<Vec<u32>, JsValue> {
+    Ok(column::<Uint32Array>(cols, field)?.map_or_else(Vec::new, |a| a.to_vec()))
+}
+fn u8_col(cols: &JsValue, field: &str) -> Result<Vec<u8>, JsValue> {
+    Ok(column::<Uint8Array>(cols, field)?.map_or_else(Vec::new, |a| a.to_vec()))
+}
+
+/// A live-commerce room: ingest its events, take KPI snapshots at any moment.
+#[wasm_bindgen]
+pub struct Room {
+    inner: kpi::Room,
+}
+
+#[wasm_bindgen]
+impl Room {
+    /// A room for a stream starting at `options.streamStartMs`. Throws `LivekpiError` (code
+    /// `bad_option`) naming the field when an option is missing or invalid.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: RoomOptionsJs) -> Result<Room, JsValue> {
+        Ok(Room {
+            inner: kpi::Room::new(room_config(&options)?),
+        })
+    }
+
+    /// Ingests an array of event objects. Bad events are reported (field, reason, 1-based
+    /// position) and counted in `stats()`; every valid event of the batch is kept. Throws only
+    /// when `events` is not an array.
+    pub fn ingest(&mut self, events: LiveEventArray) -> Result<IngestReportJs, JsValue> {
+        let events: JsValue = events.into();
+        let array = events.dyn_into::<Array>().map_err(|_| {
+            js_error(
+                "bad_argument",
+                "ingest(events): `events` must be an array of event objects",
+            )
+        })?;
+        let mut values = Vec::with_capacity(array.length() as usize);
+        for item in array.iter() {
+            // A value that is not JSON-like (a function, a symbol, a BigInt) becomes null, which
+            // the core rejects as `not_an_object` at its position.
+            values.push(
+                serde_wasm_bindgen::from_value::<serde_json::Value>(item)
+                    .unwrap_or(serde_json::Value::Null),
+            );
+        }
+        to_js(&self.inner.ingest_json_values(&values))
+    }
+
+    /// Ingests NDJSON text (one event object per line; blank lines skipped). Bad lines are
+    /// reported with their line number and counted; the valid rest is kept.
+    #[wasm_bindgen(js_name = ingestNdjson)]
+    pub fn ingest_ndjson(&mut self, text: &str) -> Result<IngestReportJs, JsValue> {
+        to_js(&self.inner.ingest_ndjson(text))
+    }
+
+    /// Ingests a columnar batch (typed arrays; the fastest path). Bad rows are reported with
+    /// their 1-based row number and counted; the valid rest is kept.
+    #[wasm_bindgen(js_name = ingestColumns)]
+    pub fn ingest_columns(&mut self, columns: EventColumnsJs) -> Result<IngestReportJs, JsValue> {
+        let c: JsValue = columns.into();
+        if !c.is_object() {
+            return Err(js_error(
+                "bad_argument",
+                "ingestColumns(columns): `columns` must be an object of typed arrays",
+            ));
+        }
+        let kind = column::<Uint8Array>(&c, "kind")?
+            .ok_or_else(|| js_error("bad_column", "ingestColumns: field `kind` is required"))?
+            .to_vec();
+        let ts = column::<Float64Array>(&c, "ts")?
+            .ok_or_else(|| js_error("bad_column", "ingestColumns: field `ts` is required"))?
+            .to_vec();
+        let strings_js =
+            Reflect::get(&c, &JsValue::from_str("strings")).unwrap_or(JsValue::UNDEFINED);
+        let strings: Vec<String> = if strings_js.is_undefined() {
+            Vec::new()
+        } else {
+            let arr = strings_js.dyn_into::<Array>().map_err(|_| {
+                js_error(
+                    "bad_column",
+                    "ingestColumns: field `strings` must be an array of strings",
+                )
+            })?;
+            let mut out = Vec::with_capacity(arr.length() as usize);
+            for s in arr.iter() {
+                out.push(s.as_string().ok_or_else(|| {
+                    js_error(
+                        "bad_column",
+                        "ingestColumns: field `strings` must hold only strings",
+                    )
+                })?);
+            }
+            out
+        };
+        let id = f64_col(&c, "id")?;
+        let id_ref = u32_col(&c, "idRef")?;
+        let viewer = u32_col(&c, "viewer")?;
+        let session = u32_col(&c, "session")?;
+        let product = u32_col(&c, "product")?;
+        let order = u32_col(&c, "order")?;
+        let amount = f64_col(&c, "amount")?;
+        let units = f64_col(&c, "units")?;
+        let count = f64_col(&c, "count")?;
+        let text = u32_col(&c, "text")?;
+        let option = u32_col(&c, "option")?;
+        let cohost = u32_col(&c, "cohost")?;
+        let region = u32_col(&c, "region")?;
+        let tier = u32_col(&c, "tier")?;
+        let source = u32_col(&c, "source")?;
+        let follower_since_ms = f64_col(&c, "followerSinceMs")?;
+        let seen_before = u8_col(&c, "seenBefore")?;
+        let report: IngestReport = self.inner.ingest_columns(&Columns {
+            kind: &kind,
+            ts: &ts,
+            id: &id,
+            id_ref: &id_ref,
+            viewer: &viewer,
+            session: &session,
+            product: &product,
+            order: &order,
+            amount: &amount,
+            units: &units,
+            count: &count,
+            text: &text,
+            option: &option,
+            cohost: &cohost,
+            region: &region,
+            tier: &tier,
+            source: &source,
+            follower_since_ms: &follower_since_ms,
+            seen_before: &seen_before,
+            strings: &strings,
+        });
+        to_js(&report)
+    }
+
+    /// Sets the stream end (ms since epoch): open sessions close there, minute series stop.
+    #[wasm_bindgen(js_name = endStream)]
+    pub fn end_stream(&mut self, end_ms: f64) -> Result<(), JsValue> {
+        self.inner.end_stream(time_arg(end_ms, "endStream(endMs)")?);
+        Ok(())
+    }
+
+    /// Every KPI as of `nowMs` (ms since epoch) as a plain object. Cheap: O(keys), not O(events).
+    pub fn snapshot(&self, now_ms: f64) -> Result<SnapshotJs, JsValue> {
+        to_js(&self.inner.snapshot(time_arg(now_ms, "snapshot(nowMs)")?))
+    }
+
+    /// The same snapshot as JSON text (for export).
+    #[wasm_bindgen(js_name = snapshotJson)]
+    pub fn snapshot_json(&self, now_ms: f64) -> Result<String, JsValue> {
+        let snap = self
+            .inner
+            .snapshot(time_arg(now_ms, "snapshotJson(nowMs)")?);
+        serde_json::to_string(&snap).map_err(|e| js_error("serialize", &e.to_string()))
+    }
+
+    /// Cumulative ingestion statistics: accepted, duplicates, rejected per reason, watermark.
+    pub fn stats(&self) -> Result<IngestStatsJs, JsValue> {
+        to_js(&self.inner.stats())
+    }
+
+    /// The KPIs of two rooms side by side with deltas (this room = `a`, `other` = `b`), each
+    /// as of its own `…NowMs`.
+    #[wasm_bindgen(js_name = compareWith)]
+    pub fn compare_with(
+        &self,
+        now_ms: f64,
+        other: &Room,
+        other_now_ms: f64,
+    ) -> Result<ComparisonJs, JsValue> {
+        let a = self.inner.snapshot(time_arg(now_ms, "compareWith(nowMs)")?);
+        let b = other
+            .inner
+            .snapshot(time_arg(other_now_ms, "compareWith(otherNowMs)")?);
+        to_js(&kpi::compare(&a, &b))
+    }
+}
+
+/// A deterministic, seeded live-room event log as NDJSON (Poisson arrivals with bursts,
+/// heavy-tailed dwell, product skew, delayed refunds, duplicates and late events): the same
+/// options always give the same text. For demos, tests and benchmarks.
+#[wasm_bindgen(js_name = generateEventsNdjson)]
+pub fn generate_events_ndjson(options: GeneratorOptionsJs) -> Result<String, JsValue> {
+    const WHERE: &str = "generateEventsNdjson(options)";
+    let o: JsValue = options.into();
+    let seed = opt_number(&o, "seed", WHERE)?
+        .filter(|s| *s >= 0.0)
+        .ok_or_else(|| {
+            js_error(
+                "bad_option",
+                "generateEventsNdjson(options): field `seed` is required (a non-negative number)",
+            )
+        })?;
+    let mut cfg = kpi::GenConfig::new(seed as u64);
+    if let Some(v) = opt_ms(&o, "streamStartMs", WHERE)? {
+        cfg.stream_start_ms = v;
+    }
+    let count = |field: &str, max: f64| -> Result<Option<f64>, JsValue> {
+        match opt_number(&o, field, WHERE)? {
+            Some(v) if !(0.0..=max).contains(&v) => Err(js_error(
+                "bad_option",
+                &format!("{WHERE}: field `{field}` must be between 0 and {max}"),
+            )),
+            other => Ok(other),
+        }
+    };
+    if let Some(v) = count("durationMin", 48.0 * 60.0)? {
+        cfg.duration_min = v as i64;
+    }
+    if let Some(v) = count("arrivals", 1e8)? {
+        cfg.arrivals = v as u32;
+    }
+    if let Some(v) = count("products", 10_000.0)? {
+        cfg.products = v as u32;
+    }
+    if let Some(v) = count("duplicateRate", 1.0)? {
+        cfg.duplicate_rate = v;
+    }
+    if let Some(v) = count("lateRate", 1.0)? {
+        cfg.late_rate = v;
+    }
+    if let Some(v) = count("latenessMs", 86_400_000.0)? {
+        cfg.lateness_ms = v as i64;
+    }
+    if let Some(v) = count("tooLateRate", 1.0)? {
+        cfg.too_late_rate = v;
+    }
+    if let Some(v) = count("conflictRate", 1.0)? {
+        cfg.conflict_rate = v;
+    }
+    Ok(kpi::generate_ndjson(&cfg))
+}
+
+/// The event kinds in columnar code order: `eventKinds()[code]` is the `kind` name of that
+/// code (`ingestColumns` takes codes, the other paths take names).
+#[wasm_bindgen(js_name = eventKinds)]
+pub fn event_kinds() -> Vec<String> {
+    kpi::EventType::ALL
+        .iter()
+        .map(|k| k.name().to_string())
+        .collect()
+}

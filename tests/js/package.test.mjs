@@ -37,7 +37,7 @@ test('the tarball holds the entries, their wasm, glue and types, and nothing els
   const files = tarball.files.map((f) => f.path).sort();
   assert.deepEqual(files, [
     'console/index.d.ts', 'console/index.js', 'console/node.js',
-    'dist/console/livekpi_console.d.ts', 'dist/console/livekpi_console.js', 'dist/console/livekpi_console_bg.wasm',
+    'dist/console/kpi-types.d.ts', 'dist/console/livekpi_console.d.ts', 'dist/console/livekpi_console.js', 'dist/console/livekpi_console_bg.wasm',
     'dist/player/index.js', 'dist/player/livekpi_player.d.ts', 'dist/player/livekpi_player_bg.wasm',
     'package.json', 'player/index.d.ts',
   ]);
@@ -58,25 +58,62 @@ test('Node imports livekpi/console (sync init from disk) and livekpi/player with
 test('published types type-check in a strict TypeScript consumer and contain no `any`', () => {
   writeFileSync(join(dir, 'consumer.ts'), `
     import { ready, newSessionId, version } from 'livekpi/player';
-    import { buildFeatures } from 'livekpi/console';
+    import { buildFeatures, Room, type Snapshot } from 'livekpi/console';
     const ok: Promise<boolean> = ready;
+    const room = new Room({ streamStartMs: 0 });
+    const snap: Snapshot = room.snapshot(0);
+    const gmv: number = snap.result.gmv_fen;
+    // @ts-expect-error streamStartMs is required
+    new Room({});
     const id: string = newSessionId();
     const v: string = version();
     const f: string = buildFeatures();
     // @ts-expect-error newSessionId takes no argument
     newSessionId(1);
-    export { ok, id, v, f };
+    export { ok, id, v, f, gmv };
   `);
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { strict: true, noEmit: true, module: 'esnext', moduleResolution: 'bundler', target: 'es2022', lib: ['es2022', 'dom'], skipLibCheck: false },
     files: ['consumer.ts'],
   }));
   run(join(BIN, 'tsc'), ['-p', 'tsconfig.json']);
-  const typeFiles = ['player/index.d.ts', 'console/index.d.ts', 'dist/player/livekpi_player.d.ts', 'dist/console/livekpi_console.d.ts'];
+  const typeFiles = ['player/index.d.ts', 'console/index.d.ts', 'dist/player/livekpi_player.d.ts',
+    'dist/console/livekpi_console.d.ts', 'dist/console/kpi-types.d.ts'];
   for (const f of typeFiles) {
-    const text = readFileSync(join(dir, 'node_modules', 'livekpi', f), 'utf8');
-    assert.doesNotMatch(text, /\bany\b/, `${f} must not use any`);
+    const code = readFileSync(join(dir, 'node_modules', 'livekpi', f), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '') // prose may say "any"
+      // wasm-bindgen's raw ABI table (what instantiation returns; no entry of ours exposes it).
+      .replace(/export interface InitOutput \{[\s\S]*?\n\}/, '');
+    assert.doesNotMatch(code, /\bany\b/, `${f} must not use any`);
   }
+});
+
+test('a real snapshot, KPI report and comparison type-check exactly against the published types', () => {
+  // Object literals get excess-property checks: a field the types lack, or one they have that
+  // the data lacks, fails tsc. The data comes from the installed package, run in Node.
+  const json = run('node', ['--input-type=module', '-e', `
+    const c = await import('livekpi/console');
+    const start = Date.UTC(2026, 0, 1);
+    const room = new c.Room({ streamStartMs: start, streamEndMs: start + 60 * 60000 });
+    const report = room.ingestNdjson(c.generateEventsNdjson({ seed: 3, streamStartMs: start, durationMin: 60, tooLateRate: 0.01 }) + '{"kind":"nope"}\\n');
+    const other = new c.Room({ streamStartMs: start });
+    const end = start + 60 * 60000;
+    console.log(JSON.stringify({ snapshot: room.snapshot(end), report, stats: room.stats(), comparison: room.compareWith(end, other, end) }));
+  `]);
+  const data = JSON.parse(json);
+  assert.ok(data.report.errors.length > 0 && data.snapshot.goods.length > 0 && data.snapshot.minutes > 0);
+  writeFileSync(join(dir, 'shapes.ts'), `
+    import type { Snapshot, IngestReport, IngestStats, Comparison } from 'livekpi/console';
+    export const snapshot: Snapshot = ${JSON.stringify(data.snapshot)};
+    export const report: IngestReport = ${JSON.stringify(data.report)};
+    export const stats: IngestStats = ${JSON.stringify(data.stats)};
+    export const comparison: Comparison = ${JSON.stringify(data.comparison)};
+  `);
+  writeFileSync(join(dir, 'tsconfig.shapes.json'), JSON.stringify({
+    compilerOptions: { strict: true, noEmit: true, module: 'esnext', moduleResolution: 'bundler', target: 'es2022', lib: ['es2022', 'dom'] },
+    files: ['shapes.ts'],
+  }));
+  run(join(BIN, 'tsc'), ['-p', 'tsconfig.shapes.json']);
 });
 
 test('vite bundles both entries and the bundle runs in headless Chromium', async () => {

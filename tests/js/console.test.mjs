@@ -1,0 +1,138 @@
+// livekpi/console in Node, as a collector or a test would use it: the three ingestion paths
+// agree, the article's goods table comes out exactly, and bad input gets clear, counted errors
+// while the valid rest is kept.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Room, generateEventsNdjson, eventKinds } from '../../pkg/console/node.js';
+
+const START = Date.UTC(2026, 10, 25, 12, 0, 0);
+const END = START + 120 * 60_000;
+
+/** Builds a columnar batch (typed arrays + one string table) from event objects. */
+function toColumns(events) {
+  const codes = Object.fromEntries(eventKinds().map((k, i) => [k, i]));
+  const strings = [];
+  const index = new Map();
+  const ref = (s) => {
+    if (s === undefined || s === null) return 0xffffffff;
+    const key = String(s);
+    if (!index.has(key)) { index.set(key, strings.length); strings.push(key); }
+    return index.get(key);
+  };
+  const n = events.length;
+  const u32 = () => new Uint32Array(n);
+  const f64 = () => new Float64Array(n).fill(NaN);
+  const c = {
+    kind: new Uint8Array(n), ts: new Float64Array(n), idRef: u32(), viewer: u32(), session: u32(),
+    product: u32(), order: u32(), amount: f64(), units: f64(), count: f64(), text: u32(), option: u32(),
+    cohost: u32(), region: u32(), tier: u32(), source: u32(), followerSinceMs: f64(),
+    seenBefore: new Uint8Array(n).fill(2), strings,
+  };
+  events.forEach((e, i) => {
+    c.kind[i] = codes[e.kind];
+    c.ts[i] = e.ts;
+    c.idRef[i] = ref(e.id);
+    for (const f of ['viewer', 'session', 'product', 'order', 'text', 'option', 'cohost', 'region', 'tier', 'source']) c[f][i] = ref(e[f]);
+    for (const f of ['amount', 'units', 'count']) if (e[f] !== undefined) c[f][i] = e[f];
+    if (e.follower_since_ms !== undefined) c.followerSinceMs[i] = e.follower_since_ms;
+    if (e.seen_before !== undefined) c.seenBefore[i] = e.seen_before ? 1 : 0;
+  });
+  return c;
+}
+
+test('objects, NDJSON and columns give the same snapshot for a generated room', () => {
+  const text = generateEventsNdjson({ seed: 11, streamStartMs: START, durationMin: 120, arrivals: 1500 });
+  const events = text.trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(events.length > 5000, `generator made ${events.length} events`);
+  const rooms = [0, 1, 2].map(() => new Room({ streamStartMs: START, streamEndMs: END }));
+  const reports = [
+    rooms[0].ingest(events),
+    rooms[1].ingestNdjson(text),
+    rooms[2].ingestColumns(toColumns(events)),
+  ];
+  for (const r of reports.slice(1)) {
+    assert.equal(r.accepted, reports[0].accepted);
+    assert.equal(r.duplicates, reports[0].duplicates);
+    assert.equal(r.rejected, reports[0].rejected);
+  }
+  const snaps = rooms.map((r) => r.snapshot(END));
+  assert.deepEqual(snaps[1], snaps[0]);
+  assert.deepEqual(snaps[2], snaps[0]);
+  assert.ok(snaps[0].result.gmv_fen > 0 && snaps[0].process.viewers > 0);
+  assert.deepEqual(JSON.parse(rooms[0].snapshotJson(END)), snaps[0]);
+});
+
+test("the article's goods table comes out exactly (A 50,000/5,000/10%/500/10%, B 30,000/2,100/7%/105/5%)", () => {
+  const room = new Room({ streamStartMs: START, streamEndMs: END });
+  const events = [];
+  let id = 0;
+  const add = (kind, fields) => events.push({ id: `e${id++}`, ts: START + (id % 7_000_000), kind, ...fields });
+  const product = (p, impressions, clicks, units) => {
+    for (let i = 0; i < impressions; i++) add('product_impression', { viewer: `${p}v${i}`, product: p });
+    for (let i = 0; i < clicks; i++) add('product_click', { viewer: `${p}v${i}`, product: p });
+    for (let i = 0; i < units; i++) add('order_paid', { viewer: `${p}v${i}`, product: p, order: `${p}o${i}`, amount: 9900, units: 1 });
+  };
+  product('A', 50_000, 5_000, 500);
+  product('B', 30_000, 2_100, 105);
+  const report = room.ingest(events);
+  assert.equal(report.rejected, 0, JSON.stringify(report.errors.slice(0, 3)));
+  const goods = Object.fromEntries(room.snapshot(END).goods.map((g) => [g.product, g]));
+  assert.deepEqual(
+    [goods.A.impressions, goods.A.clicks, goods.A.ctr.value, goods.A.units, goods.A.conversion.value],
+    [50_000, 5_000, 0.1, 500, 0.1],
+  );
+  assert.deepEqual(
+    [goods.B.impressions, goods.B.clicks, goods.B.ctr.value, goods.B.units, goods.B.conversion.value],
+    [30_000, 2_100, 0.07, 105, 0.05],
+  );
+});
+
+test('bad options throw an Error naming the field', () => {
+  const cases = [
+    [undefined, /streamStartMs/],
+    [{}, /`streamStartMs` is required/],
+    [{ streamStartMs: NaN }, /`streamStartMs` must be a finite number/],
+    [{ streamStartMs: START, streamEndMs: START - 1 }, /`streamEndMs` is before/],
+    [{ streamStartMs: START, latenessMs: -5 }, /`latenessMs` must not be negative/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(() => new Room(options), (e) => e instanceof Error && e.name === 'LivekpiError' && message.test(e.message));
+  }
+  const room = new Room({ streamStartMs: START });
+  assert.throws(() => room.ingest('not an array'), /`events` must be an array/);
+  assert.throws(() => room.snapshot(NaN), /snapshot\(nowMs\)/);
+  assert.throws(() => room.ingestColumns({ ts: new Float64Array(1) }), /field `kind` is required/);
+  assert.throws(() => room.ingestColumns({ kind: new Float64Array(1), ts: new Float64Array(1) }), /field `kind` has the wrong typed-array type/);
+});
+
+test('bad events are reported with field and position, counted, and the valid rest is kept', () => {
+  const room = new Room({ streamStartMs: START, streamEndMs: END });
+  const good = (i) => ({ id: `g${i}`, ts: START + 1000 * i, kind: 'enter', viewer: `v${i}`, session: `s${i}` });
+  const batch = [
+    good(1),
+    { id: 'b1', ts: START, kind: 'teleport', viewer: 'x' },
+    { id: 'b2', kind: 'enter', viewer: 'x', session: 'y' },
+    { id: 'b3', ts: START, kind: 'order_paid', viewer: 'x', order: 'o', amount: -5, units: 1 },
+    good(2),
+    null,
+    () => 1,
+    good(3),
+  ];
+  const r = room.ingest(batch);
+  assert.equal(r.accepted, 3);
+  assert.equal(r.rejected, 5);
+  const got = r.errors.map((e) => [e.line, e.field, e.reason]);
+  assert.deepEqual(got, [
+    [2, 'kind', 'unknown_kind'],
+    [3, 'ts', 'missing_field'],
+    [4, 'amount', 'negative'],
+    [6, '', 'not_an_object'],
+    [7, '', 'not_an_object'],
+  ]);
+  const ndjson = room.ingestNdjson('{"id":"n1","ts":1,"kind":"enter"\n{"id":"n2","ts":' + START + ',"kind":"like","viewer":"v1","count":"many"}\n');
+  assert.deepEqual(ndjson.errors.map((e) => [e.line, e.field, e.reason]), [[1, '', 'invalid_json'], [2, 'count', 'wrong_type']]);
+  const stats = room.stats();
+  assert.equal(stats.accepted, 3);
+  assert.equal(stats.rejected, 7);
+  assert.equal(room.snapshot(END).process.viewers, 3);
+});
