@@ -639,7 +639,13 @@ pub struct Room {
     orphan_sessions: u64,
     /// Per-viewer watch time (ms) of every viewer who entered, for exact quantiles.
     pub(crate) watch_index: RankIndex,
+    /// Value each viewer currently has in `watch_index` ([`NOT_INDEXED`] = none).
+    indexed_watch: Vec<i64>,
+    watch_queued: Vec<bool>,
+    watch_dirty: Vec<u32>,
 }
+
+const NOT_INDEXED: i64 = i64::MIN;
 
 impl Room {
     /// A new, empty room.
@@ -677,6 +683,9 @@ impl Room {
             repeat_enters: 0,
             orphan_sessions: 0,
             watch_index: RankIndex::default(),
+            indexed_watch: Vec::new(),
+            watch_queued: Vec::new(),
+            watch_dirty: Vec::new(),
         }
     }
 
@@ -943,6 +952,7 @@ impl Room {
 
     /// Recomputes dirty minute maxima and forgets ids that left the lateness window.
     pub(crate) fn finalize(&mut self) {
+        self.flush_watch();
         let start = self.cfg.stream_start_ms;
         let dirty = std::mem::take(&mut self.dirty_minutes);
         for m in dirty {
@@ -1016,12 +1026,46 @@ impl Room {
             self.agg.add(&after, 1);
         }
         if (was_in, w0) != (is_in, w1) {
-            if was_in {
-                self.watch_index.remove(w0);
+            self.mark_watch(vid);
+        }
+    }
+
+    /// Queues a viewer whose watch time or entered flag changed; the rank index is brought up
+    /// to date in [`Room::finalize`] (once per viewer per batch).
+    fn mark_watch(&mut self, vid: u32) {
+        let i = vid as usize;
+        if self.indexed_watch.len() <= i {
+            self.indexed_watch.resize(i + 1, NOT_INDEXED);
+            self.watch_queued.resize(i + 1, false);
+        }
+        if !self.watch_queued[i] {
+            self.watch_queued[i] = true;
+            self.watch_dirty.push(vid);
+        }
+    }
+
+    fn flush_watch(&mut self) {
+        for vid in std::mem::take(&mut self.watch_dirty) {
+            let i = vid as usize;
+            let Some(v) = self.viewers.get(i) else {
+                continue;
+            };
+            let now = if v.flags & flag::ENTERED != 0 {
+                v.watch_ms
+            } else {
+                NOT_INDEXED
+            };
+            let old = self.indexed_watch[i];
+            if old != now {
+                if old != NOT_INDEXED {
+                    self.watch_index.remove(old);
+                }
+                if now != NOT_INDEXED {
+                    self.watch_index.insert(now);
+                }
+                self.indexed_watch[i] = now;
             }
-            if is_in {
-                self.watch_index.insert(w1);
-            }
+            self.watch_queued[i] = false;
         }
     }
 
@@ -1379,7 +1423,10 @@ impl Room {
         let len = |x: Option<(i64, i64)>| x.map_or(0, |(a, b)| b - a);
         let dw = len(new) - len(old);
         if dw != 0 {
-            self.viewer_mut(viewer, |vw| vw.watch_ms += dw);
+            if let Some(vw) = self.viewers.get_mut(viewer as usize) {
+                vw.watch_ms += dw;
+                self.mark_watch(viewer);
+            }
         }
         let start = self.cfg.stream_start_ms;
         let mr = |x: Option<(i64, i64)>| {

@@ -74,7 +74,7 @@ fn kpi_perf_columns_only() {
     let batches: Vec<OwnedColumns> = events.chunks(1000).map(OwnedColumns::from_events).collect();
     drop(events);
     let n: usize = batches.iter().map(|b| b.kind.len()).sum();
-    let rounds = 5;
+    let rounds = 15;
     let t = Instant::now();
     let mut snaps = 0;
     for _ in 0..rounds {
