@@ -503,8 +503,9 @@ fn num_field(o: &Map<String, Value>, f: &'static str) -> Result<Option<f64>, Ing
     }
 }
 
-/// Checks a time (ms): finite, |t| ≤ 2^53; floors fractions.
-pub(crate) fn check_time(x: f64, f: &'static str) -> Result<i64, IngestError> {
+/// Checks a time (ms) given as a JS number: finite (`not_finite`), |t| ≤ 2^53 (`out_of_range`);
+/// fractions are floored. Bindings building an [`Event`] from JS values should use this.
+pub fn check_time(x: f64, f: &'static str) -> Result<i64, IngestError> {
     if !x.is_finite() {
         return Err(IngestError::new(f, ErrorReason::NotFinite));
     }
@@ -514,8 +515,8 @@ pub(crate) fn check_time(x: f64, f: &'static str) -> Result<i64, IngestError> {
     Ok(x.floor() as i64)
 }
 
-/// Checks a money amount in fen: finite, integer, ≥ 0, ≤ 10^12.
-pub(crate) fn check_amount(x: f64, f: &'static str) -> Result<i64, IngestError> {
+/// Checks a money amount in fen given as a JS number: finite, integer, ≥ 0, ≤ 10^12.
+pub fn check_amount(x: f64, f: &'static str) -> Result<i64, IngestError> {
     if !x.is_finite() {
         return Err(IngestError::new(f, ErrorReason::NotFinite));
     }
@@ -531,8 +532,8 @@ pub(crate) fn check_amount(x: f64, f: &'static str) -> Result<i64, IngestError> 
     Ok(x as i64)
 }
 
-/// Checks a count: finite, integer, ≥ 0, ≤ 10^6.
-pub(crate) fn check_count(x: f64, f: &'static str) -> Result<i64, IngestError> {
+/// Checks a count (`units`, `count`) given as a JS number: finite, integer, ≥ 0, ≤ 10^6.
+pub fn check_count(x: f64, f: &'static str) -> Result<i64, IngestError> {
     if !x.is_finite() {
         return Err(IngestError::new(f, ErrorReason::NotFinite));
     }

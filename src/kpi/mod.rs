@@ -56,7 +56,9 @@ pub use analysis::{lagged_correlation, nearest_rank, LagCorrelation, LagPoint};
 pub use columns::{Columns, OwnedColumns};
 pub use compare::{compare, CompareRow, Comparison};
 pub use error::{ErrorReason, IngestError, IngestReport, IngestStats, ReasonCount};
-pub use event::{to_ndjson, Event, EventType, SCHEMA_VERSION};
+pub use event::{
+    check_amount, check_count, check_time, to_ndjson, Event, EventType, SCHEMA_VERSION,
+};
 pub use gen::{generate, generate_ndjson, GenConfig, SplitMix64};
 pub use room::{Outcome, Room, RoomConfig};
 pub use snapshot::{Rate, Snapshot};
