@@ -319,19 +319,9 @@ pub fn decode(bytes: &[u8]) -> Result<Summary<'_>, DecodeError> {
         if field == 0 {
             return Err(DecodeError::BadTag);
         }
-        let counter = COUNTER_FIELDS.iter().position(|&f| u64::from(f) == field);
-        let state_slot = [
-            F_LATENCY,
-            F_LIVE_EDGE,
-            F_BITRATE,
-            F_RTT,
-            F_STARTUP,
-            F_LOAD_TO_FIRST_FRAME,
-            F_STARTUP_FLAGS,
-            F_FAILURE_CODE,
-        ]
-        .iter()
-        .position(|&f| u64::from(f) == field);
+        let slot = if field < 64 { SLOTS[field as usize] } else { 0 };
+        let counter = (slot >= 1 && slot <= COUNTERS as u8).then(|| usize::from(slot - 1));
+        let state_slot = (slot >= STATE_SLOT).then(|| usize::from(slot - STATE_SLOT));
         let name = match (counter, state_slot) {
             (Some(i), _) => COUNTER_NAMES[i],
             (None, Some(j)) => STATE_NAMES[j],
@@ -372,7 +362,38 @@ pub fn decode(bytes: &[u8]) -> Result<Summary<'_>, DecodeError> {
     })
 }
 
-/// Wire name of each state field, in the order of the slot list in [`decode`].
+/// State field numbers in slot order (the order of [`STATE_NAMES`]).
+const STATE_FIELDS: [u8; 8] = [
+    F_LATENCY,
+    F_LIVE_EDGE,
+    F_BITRATE,
+    F_RTT,
+    F_STARTUP,
+    F_LOAD_TO_FIRST_FRAME,
+    F_STARTUP_FLAGS,
+    F_FAILURE_CODE,
+];
+
+/// First slot code of a state field in [`SLOTS`].
+const STATE_SLOT: u8 = 100;
+
+/// Field number (< 64) → 0 (unknown), 1 + counter index, or [`STATE_SLOT`] + state slot.
+const SLOTS: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut i = 0;
+    while i < COUNTERS {
+        t[COUNTER_FIELDS[i] as usize] = i as u8 + 1;
+        i += 1;
+    }
+    let mut j = 0;
+    while j < STATE_FIELDS.len() {
+        t[STATE_FIELDS[j] as usize] = STATE_SLOT + j as u8;
+        j += 1;
+    }
+    t
+};
+
+/// Wire name of each state field, by slot.
 const STATE_NAMES: [&str; 8] = [
     "latency_ms",
     "live_edge_ms",

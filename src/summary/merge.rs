@@ -63,6 +63,8 @@ pub enum MergeError {
     Overflow,
     /// `bad_region`: the region name is longer than 64 bytes.
     BadRegion,
+    /// `after_final`: a summary newer than the session's final summary.
+    AfterFinal,
 }
 
 impl MergeError {
@@ -74,6 +76,7 @@ impl MergeError {
             MergeError::NonMonotone(_) => "non_monotone",
             MergeError::Overflow => "overflow",
             MergeError::BadRegion => "bad_region",
+            MergeError::AfterFinal => "after_final",
         }
     }
 
@@ -85,6 +88,7 @@ impl MergeError {
             MergeError::NonMonotone(_) => "a cumulative counter would decrease",
             MergeError::Overflow => "a cumulative counter would overflow",
             MergeError::BadRegion => "region longer than 64 bytes",
+            MergeError::AfterFinal => "summary newer than the session's final summary",
         }
     }
 
@@ -92,6 +96,7 @@ impl MergeError {
     pub fn field(&self) -> &'static str {
         match *self {
             MergeError::BaseRegressed | MergeError::UnknownBase => "base_seq",
+            MergeError::AfterFinal => "seq",
             MergeError::NonMonotone(f) => f,
             MergeError::Overflow => "counters",
             MergeError::BadRegion => "region",
@@ -170,11 +175,13 @@ pub enum Verdict {
 struct SessionLedger {
     /// Oldest base this session's summaries may still use (bases never move back).
     min_base: u32,
-    /// The view's final summary was applied.
-    finished: bool,
-    /// (seq, cumulative) of applied summaries (and of an adopted foreign base), ascending seq;
-    /// never empty; the last entry is the newest applied summary.
-    window: Vec<(u32, Totals)>,
+    /// Sequence number of the newest applied summary.
+    last_seq: u32,
+    /// Cumulative counters at `last_seq`.
+    last: Totals,
+    /// (seq, cumulative) of older applied summaries (and of an adopted foreign base) with
+    /// `seq ≥ min_base`, ascending; base 0 (all zero) is implicit while `min_base` is 0.
+    older: Vec<(u32, Totals)>,
 }
 
 /// De-duplication and delta placement per session (see `docs/summary-format.md`, "Merge").
@@ -187,7 +194,11 @@ struct SessionLedger {
 /// summaries received, not on their order or repetition.
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {
+    /// Sessions whose final summary was not applied yet.
     sessions: HashMap<[u8; 16], SessionLedger>,
+    /// Finished sessions: the sequence number of their final summary (all that de-duplication
+    /// needs afterwards).
+    finished: HashMap<[u8; 16], u32>,
 }
 
 impl Ledger {
@@ -198,7 +209,7 @@ impl Ledger {
 
     /// Number of sessions seen.
     pub fn sessions(&self) -> usize {
-        self.sessions.len()
+        self.sessions.len() + self.finished.len()
     }
 
     /// Places one decoded summary. On `Err` nothing changed.
@@ -212,30 +223,46 @@ impl Ledger {
     }
 
     fn place(&mut self, s: &Summary<'_>) -> Result<Verdict, MergeError> {
+        if let Some(&fin) = self.finished.get(&s.session_id) {
+            return match s.seq.cmp(&fin) {
+                core::cmp::Ordering::Equal => Ok(Verdict::Duplicate),
+                core::cmp::Ordering::Less => Ok(Verdict::Superseded),
+                core::cmp::Ordering::Greater => Err(MergeError::AfterFinal),
+            };
+        }
         let mut new_session = false;
         let sl = self.sessions.entry(s.session_id).or_insert_with(|| {
             new_session = true;
             SessionLedger {
                 min_base: 0,
-                finished: false,
-                window: vec![(0, Totals::ZERO)],
+                last_seq: 0,
+                last: Totals::ZERO,
+                older: Vec::new(),
             }
         });
-        let (last_seq, last) = *sl.window.last().expect("window is never empty");
-        if s.seq <= last_seq && !new_session {
+        let (last_seq, last) = (sl.last_seq, sl.last);
+        if s.seq <= last_seq {
             return Ok(if s.seq == last_seq {
                 Verdict::Duplicate
             } else {
                 Verdict::Superseded
             });
         }
-        if s.base_seq < sl.min_base {
+        let b = s.base_seq;
+        if b < sl.min_base {
             return Err(MergeError::BaseRegressed);
         }
-        let (base, adopt) = match sl.window.iter().find(|&&(q, _)| q == s.base_seq) {
-            Some(&(_, t)) => (t, false),
-            None if s.base_seq > last_seq => (last, true),
-            None => return Err(MergeError::UnknownBase),
+        let (base, adopt) = if b == last_seq {
+            (last, false)
+        } else if b == 0 {
+            (Totals::ZERO, false)
+        } else if b > last_seq {
+            (last, true)
+        } else {
+            match sl.older.iter().find(|&&(q, _)| q == b) {
+                Some(&(_, t)) => (t, false),
+                None => return Err(MergeError::UnknownBase),
+            }
         };
         let cum = base.checked_add(&s.delta).ok_or(MergeError::Overflow)?;
         let mut delta = Totals::ZERO;
@@ -245,16 +272,19 @@ impl Ledger {
                 .ok_or(MergeError::NonMonotone(name))?;
         }
         // Committed from here on.
-        sl.min_base = s.base_seq;
-        sl.window.retain(|&(q, _)| q >= s.base_seq);
+        sl.min_base = b;
+        sl.older.retain(|&(q, _)| q >= b);
         if adopt {
-            sl.window.push((s.base_seq, base));
+            sl.older.push((b, base));
+        } else if last_seq >= b && last_seq > 0 {
+            sl.older.push((last_seq, last));
         }
-        sl.window.push((s.seq, cum));
-        if sl.window.len() > LEDGER_WINDOW {
-            let excess = sl.window.len() - LEDGER_WINDOW;
-            sl.window.drain(..excess);
+        if sl.older.len() >= LEDGER_WINDOW {
+            let excess = sl.older.len() + 1 - LEDGER_WINDOW;
+            sl.older.drain(..excess);
         }
+        sl.last_seq = s.seq;
+        sl.last = cum;
         let outcome = |t: &Totals| {
             t.get(Counter::Started)
                 + t.get(Counter::ExitBeforeStart)
@@ -265,12 +295,7 @@ impl Ledger {
             startup_ms: s.state.startup_ms.filter(|_| cum.get(Counter::Started) > 0),
             flags: s.state.startup_flags.unwrap_or(0),
         });
-        let finished = (s.is_final && !sl.finished).then(|| {
-            sl.finished = true;
-            if sl.window.len() > 1 {
-                let keep = sl.window.len() - 1;
-                sl.window.drain(..keep);
-            }
+        let finished = s.is_final.then(|| {
             let playing = cum.get(Counter::PlayingMs);
             let stall = cum.get(Counter::StallMs);
             let samples = cum.get(Counter::LatencySamples);
@@ -281,6 +306,10 @@ impl Ledger {
                     .then(|| cum.get(Counter::LatencySumMs) as f64 / samples as f64),
             }
         });
+        if s.is_final {
+            self.sessions.remove(&s.session_id);
+            self.finished.insert(s.session_id, s.seq);
+        }
         Ok(Verdict::Applied(Applied {
             delta,
             new_session,
