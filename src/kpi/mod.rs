@@ -48,6 +48,7 @@ pub mod gen;
 pub mod room;
 pub mod snapshot;
 mod util;
+mod wire;
 
 #[cfg(test)]
 mod tests;

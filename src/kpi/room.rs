@@ -825,6 +825,13 @@ impl Room {
         if line.is_empty() {
             return None;
         }
+        if let Some(r) = super::wire::fast_raw(self, line) {
+            let r = r.and_then(|raw| self.accept(raw)).map_err(|mut e| {
+                e.line = Some(ln);
+                self.count_err(e)
+            });
+            return Some(r);
+        }
         let v: Value = match serde_json::from_str(line) {
             Ok(v) => v,
             Err(_) => {

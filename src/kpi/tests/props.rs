@@ -172,3 +172,63 @@ proptest! {
         }
     }
 }
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::json;
+    prop_oneof![
+        Just(json!(null)),
+        Just(json!("a")),
+        Just(json!("7")),
+        Just(json!("\u{e9}\\n")),
+        Just(json!(7)),
+        Just(json!(-3)),
+        Just(json!(2.5)),
+        Just(json!(4.0)),
+        Just(json!(true)),
+        Just(json!([1])),
+        Just(json!(1_700_000_000_500i64)),
+        Just(json!(1e13)),
+        Just(json!(18_446_744_073_709_551_615u64)),
+        Just(json!("like")),
+        Just(json!("order_paid")),
+        Just(json!("enter")),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    /// The fast NDJSON decoder and the `Value` decoder agree on every line (outcome and error).
+    #[test]
+    fn kpi_prop_fast_ndjson_matches_value_path(
+        fields in proptest::collection::vec(
+            (prop_oneof![
+                Just("id"), Just("ts"), Just("kind"), Just("viewer"), Just("session"),
+                Just("product"), Just("order"), Just("amount"), Just("units"), Just("count"),
+                Just("text"), Just("option"), Just("cohost"), Just("region"),
+                Just("follower_since_ms"), Just("seen_before"), Just("other"),
+            ], json_value()),
+            0..12,
+        ),
+        base_ok in any::<bool>(),
+    ) {
+        let mut obj = serde_json::Map::new();
+        if base_ok {
+            obj.insert("id".into(), "1".into());
+            obj.insert("ts".into(), 1_700_000_000_100i64.into());
+            obj.insert("kind".into(), "like".into());
+            obj.insert("viewer".into(), "v".into());
+        }
+        for (k, v) in fields {
+            obj.insert(k.to_string(), v);
+        }
+        let v = serde_json::Value::Object(obj);
+        let line = v.to_string();
+        let mut a = Room::new(RoomConfig::new(1_700_000_000_000));
+        let mut b = Room::new(RoomConfig::new(1_700_000_000_000));
+        let ra = a.ingest_ndjson(&line);
+        let rb = b.ingest_json_values(std::slice::from_ref(&v));
+        prop_assert_eq!(&ra, &rb, "{}", line);
+        prop_assert_eq!(json(&a.snapshot(1_700_000_100_000)), json(&b.snapshot(1_700_000_100_000)));
+    }
+}
