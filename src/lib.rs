@@ -14,6 +14,7 @@ pub mod ids;
 pub mod kpi;
 pub(crate) mod math;
 pub mod qoe;
+pub mod summary;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

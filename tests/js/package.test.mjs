@@ -148,6 +148,9 @@ test('vite bundles both entries and the bundle runs in headless Chromium', async
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    // The entry module runs after the console's top-level await (wasm instantiation), which can
+    // finish after the load event: wait for its result rather than reading it at once.
+    await page.waitForFunction(() => window.__result !== undefined, null, { timeout: 20_000 });
     const result = await page.evaluate(() => window.__result);
     assert.equal(result.ok, true);
     assert.match(result.id, /^[0-9a-f]{32}$/);
