@@ -27,6 +27,9 @@ fn main() {
     let mut room = Room::new(cfg.clone());
     let rep = room.ingest_ndjson(&ndjson);
     let snap = room.snapshot(g.stream_end_ms() + 86_400_000);
+    // a mid-stream horizon (not on a minute boundary) for the live-snapshot checks
+    let live_now = g.stream_start_ms + (g.stream_end_ms() - g.stream_start_ms) * 2 / 5 + 12_345;
+    let live = room.snapshot(live_now);
     let meta = serde_json::json!({
         "seed": seed,
         "stream_start_ms": cfg.stream_start_ms,
@@ -39,6 +42,7 @@ fn main() {
         "accepted": rep.accepted,
         "duplicates": rep.duplicates,
         "rejected": rep.rejected,
+        "live_now_ms": live_now,
     });
     let write = |name: &str, text: String| {
         if let Err(e) = std::fs::write(out.join(name), text) {
@@ -50,6 +54,10 @@ fn main() {
     write(
         "snapshot.json",
         serde_json::to_string_pretty(&snap).unwrap_or_default(),
+    );
+    write(
+        "snapshot_live.json",
+        serde_json::to_string_pretty(&live).unwrap_or_default(),
     );
     write("meta.json", meta.to_string());
     println!(

@@ -354,6 +354,7 @@ def run_dir(d, ck):
           coalesce(orders, 0), coalesce(gmv, 0), coalesce(buyers, 0)
         FROM conc LEFT JOIN c ON c.m = conc.m LEFT JOIN p ON p.m = conc.m LEFT JOIN pk ON pk.m = conc.m
         ORDER BY conc.m""", minute_of=minute_of, S=S, E=E)
+    rows_min = rows
     mins = snap["scene"]["minutes"]
     ck.eq(tag + "scene.minutes.len", M, len(mins))
     names = ["online", "concurrency_at_start", "peak_concurrency", "entries", "interaction_events",
@@ -395,6 +396,33 @@ def run_dir(d, ck):
         SELECT cohost, min(ts) FILTER (WHERE kind = 'cohost_start') s, max(ts) FILTER (WHERE kind = 'cohost_end') e
         FROM ev WHERE kind IN ('cohost_start', 'cohost_end') GROUP BY cohost) WHERE s IS NOT NULL AND e IS NOT NULL"""),
           I["cohost_ms"])
+    # ---------- live snapshot: time KPIs stop at the horizon H = now (< end) ----------
+    live_path = os.path.join(d, "snapshot_live.json")
+    if os.path.exists(live_path) and "live_now_ms" in meta:
+        live = json.load(open(live_path))
+        H = meta["live_now_ms"]
+        Mh = max(0, -(-(H - S) // MIN))
+        t = tag + "live."
+        ck.eq(t + "minutes", Mh, live["minutes"])
+        ck.eq(t + "ended", False, live["ended"])
+        wh = one(con, f"SELECT coalesce(sum(least(b, {H}) - a), 0) FROM iv WHERE a < {H}")
+        LP = live["process"]
+        ck.eq(t + "watch_ms_total", wh, LP["watch_ms_total"])
+        ck.rate(t + "acu_time_weighted", wh, MIN * Mh, LP["acu_time_weighted"])
+        ph = one(con, f"SELECT coalesce(max(c), 0) FROM run WHERE t < {H}")
+        ck.eq(t + "pcu", ph, LP["pcu"])
+        if ph > 0:
+            ck.eq(t + "pcu_at_ms", one(con, f"SELECT min(t) FROM run WHERE t < {H} AND c = {ph}"), LP["pcu_at_ms"])
+        ah = one(con, f"SELECT coalesce(sum(at_start), 0) FROM conc WHERE m < {Mh}")
+        ck.rate(t + "acu_first_instant", ah, Mh, LP["acu_first_instant"])
+        lm = live["scene"]["minutes"]
+        ck.eq(t + "minutes[*].online", [r[1] for r in rows_min[:Mh]], [x["online"] for x in lm])
+        ck.eq(t + "minutes[*].gmv_fen", [r[10] for r in rows_min[:Mh]], [x["gmv_fen"] for x in lm])
+        # the partial last minute's peak only looks at instants before H
+        last_t0 = S + (Mh - 1) * MIN
+        peak = one(con, f"""SELECT greatest((SELECT count(*) FROM iv WHERE a <= {last_t0} AND b > {last_t0}),
+            coalesce((SELECT max(c) FROM run WHERE t >= {last_t0} AND t < {H}), 0))""")
+        ck.eq(t + "last_minute.peak_concurrency", peak, lm[-1]["peak_concurrency"])
     con.close()
     os.remove(aug)
 
