@@ -32,6 +32,8 @@ command -v ffmpeg >/dev/null || apt_pkgs+=(ffmpeg)
 if [ "$mode" = test ]; then
   [ -x /usr/bin/chromium ] || apt_pkgs+=(chromium)
   [ -x /usr/bin/chromedriver ] || apt_pkgs+=(chromium-driver)
+  # CJK glyphs, so the console's and viewer's screenshots show their Chinese labels.
+  [ -d /usr/share/fonts/opentype/noto ] || apt_pkgs+=(fonts-noto-cjk)
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_pkgs[*]}"

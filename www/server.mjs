@@ -7,6 +7,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLiveOrigin } from './live.mjs';
+import { createRoomSimulator } from './room.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MIME = {
@@ -28,6 +29,8 @@ const MIME = {
 const MOUNTS = [
   ['/pkg/', 'pkg/'],
   ['/vendor/hls.js/', 'node_modules/hls.js/dist/'],
+  ['/vendor/uplot/', 'node_modules/uplot/dist/'],
+  ['/vendor/mux-embed/', 'node_modules/mux-embed/dist/'], // dev dependency, for side-by-side QoE tests
   ['/', 'www/'],
 ];
 
@@ -62,11 +65,13 @@ function staticFile(pathname) {
 }
 
 /** Starts the server; resolves to { url, port, live, close() } (live: the origin of www/live.mjs). */
-export function startServer({ port = 8080, host = '127.0.0.1' } = {}) {
+export function startServer({ port = 8080, host = '127.0.0.1', room: roomOptions = {} } = {}) {
   const live = createLiveOrigin(); // live HLS channels, /media/clip.mp4 and /api/live/* (www/live.mjs)
+  const room = createRoomSimulator(roomOptions); // the simulated live room, /api/room/* (www/room.mjs)
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
     if (live.handle(req, res, url)) return;
+    if (room.handle(req, res, url)) return;
     if (url.pathname === '/api/time') {
       // Time-sync probe: the server's wall clock in ms; the client corrects by RTT/2.
       const body = JSON.stringify({ server_ms: Date.now() });
@@ -98,7 +103,7 @@ export function startServer({ port = 8080, host = '127.0.0.1' } = {}) {
         url: `http://${host}:${bound}`,
         port: bound,
         live,
-        close: () => new Promise((r) => { live.close(); server.closeAllConnections?.(); server.close(() => r()); }),
+        close: () => new Promise((r) => { live.close(); room.close(); server.closeAllConnections?.(); server.close(() => r()); }),
       });
     });
   });

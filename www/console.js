@@ -1,0 +1,84 @@
+// The operator console page: draws what the worker computes (www/console-worker.js). All KPI
+// numbers come from livekpi/console snapshots; this file only formats and plots them.
+import uPlot from '/vendor/uplot/uPlot.esm.js';
+
+const $ = (id) => document.getElementById(id);
+const yuan = (fen) => `¥${(fen / 100).toLocaleString('zh-CN', { maximumFractionDigits: 0 })}`;
+const pct = (r) => (r && r.value !== null ? `${(r.value * 100).toFixed(1)}%` : '—');
+const num = (n) => (n === null || n === undefined ? '—' : Number(n).toLocaleString('zh-CN'));
+const frac = (r) => (r ? `${num(r.numerator)} / ${num(r.denominator)}` : '');
+const tile = (label, value, sub = '') =>
+  `<div class="tile"><div class="label">${label}</div><div class="value">${value}</div><div class="frac">${sub}</div></div>`;
+
+const charts = {};
+function chart(id, label, stroke) {
+  const el = $(id);
+  charts[id] = new uPlot({
+    width: el.clientWidth || 600, height: 180,
+    scales: { x: { time: false } },
+    axes: [{ label: 'min' }, {}],
+    series: [{ label: 'minute' }, { label, stroke, width: 2, fill: `${stroke}22` }],
+  }, [[], []], el);
+}
+chart('chart-online', '在线 online', '#3370ff');
+chart('chart-interaction', '互动率 interaction', '#00b42a');
+chart('chart-gmv', 'GMV ¥', '#ff4d4f');
+
+function render({ snapshot: s, simNowMs, ingested, rejected, snapshotMs }) {
+  const r = s.result;
+  const p = s.process;
+  $('clock').textContent = `直播时间 stream time ${new Date(simNowMs).toISOString().slice(11, 19)} UTC · 第 ${s.minutes} 分钟`;
+  $('engine').textContent = `事件 events ${num(ingested)} (拒绝 rejected ${num(rejected)}) · 快照 snapshot ${snapshotMs.toFixed(2)} ms`;
+  $('layer-result').innerHTML = [
+    tile('成交金额 GMV', yuan(r.gmv_fen)),
+    tile('订单数 orders', num(r.orders)),
+    tile('成交人数 buyers', num(r.buyers)),
+    tile('客单价 AOV', r.aov.value === null ? '—' : yuan(r.aov.value), frac(r.aov)),
+    tile('GPM 千次观看成交', r.gpm.value === null ? '—' : yuan(r.gpm.value), `1000 × ${frac(r.gpm)}`),
+    tile('UV价值 UV value', r.uv_value.value === null ? '—' : yuan(r.uv_value.value), frac(r.uv_value)),
+    tile('退款率 refund rate', pct(r.refund_rate), frac(r.refund_rate)),
+  ].join('');
+  $('layer-process').innerHTML = [
+    tile('观看人数 viewers', num(p.viewers)),
+    tile('观看次数 entries', num(p.entries)),
+    tile('最高在线 PCU', num(p.pcu)),
+    tile('平均在线 ACU', p.acu_time_weighted.value === null ? '—' : p.acu_time_weighted.value.toFixed(1), 'time-weighted'),
+    tile('人均观看 avg watch', p.avg_watch_ms.value === null ? '—' : `${(p.avg_watch_ms.value / 1000).toFixed(0)} s`, `P50 ${(p.watch_median_ms / 1000 || 0).toFixed(0)} s · P90 ${(p.watch_p90_ms / 1000 || 0).toFixed(0)} s`),
+    tile('互动率 interaction', pct(p.interaction_rate), frac(p.interaction_rate)),
+    tile('转粉率 follow', pct(p.follow_rate), frac(p.follow_rate)),
+    tile('曝光-点击 CTR', pct(p.exposure_click_rate), frac(p.exposure_click_rate)),
+    tile('点击-成交 CVR', pct(p.click_purchase_rate), frac(p.click_purchase_rate)),
+    tile('观看-成交 view→buy', pct(p.view_purchase_rate), frac(p.view_purchase_rate)),
+  ].join('');
+  $('layer-tech').innerHTML = [
+    tile('首帧 first frame', '—', '来自观众端汇总 from viewer summaries'),
+    tile('卡顿率 stall rate', '—', '来自观众端汇总 from viewer summaries'),
+    tile('延迟 latency', '—', '来自观众端汇总 from viewer summaries'),
+  ].join('');
+
+  const minutes = s.scene.minutes;
+  const xs = minutes.map((m) => m.minute);
+  charts['chart-online'].setData([xs, minutes.map((m) => m.online)]);
+  charts['chart-interaction'].setData([xs, minutes.map((m) => (m.interaction_rate.value === null ? null : m.interaction_rate.value * 100))]);
+  charts['chart-gmv'].setData([xs, minutes.map((m) => m.gmv_fen / 100)]);
+
+  const steps = s.funnel.steps;
+  const top = Math.max(1, ...steps.map((x) => x.people));
+  const names = { room_exposure: '直播间曝光 exposure', enter: '进入 enter', product_exposure: '商品曝光 product exposure', click: '商品点击 click', purchase: '成交 purchase' };
+  $('funnel').innerHTML = steps.map((x) =>
+    `<div class="bar"><span style="width:${(100 * x.people) / top}%"></span><em>${names[x.step] ?? x.step} · ${num(x.people)}${x.rate ? ` · ${pct(x.rate)}` : ''}</em></div>`).join('');
+
+  $('goods').innerHTML = '<tr><th>商品 product</th><th>曝光 impressions</th><th>点击 clicks</th><th>点击率 CTR</th><th>件数 units</th><th>转化率 conv.</th><th>GMV</th></tr>' +
+    s.goods.slice(0, 12).map((g) => `<tr><td>${g.product}</td><td>${num(g.impressions)}</td><td>${num(g.clicks)}</td><td>${pct(g.ctr)}</td><td>${num(g.units)}</td><td>${pct(g.conversion)}</td><td>${yuan(g.gmv_fen)}</td></tr>`).join('');
+  $('regions').innerHTML = '<tr><th>地域 region</th><th>观看 viewers</th><th>成交 buyers</th><th>转化 conv.</th></tr>' +
+    s.people.regions.slice(0, 10).map((g) => `<tr><td>${g.key}</td><td>${num(g.viewers)}</td><td>${num(g.buyers)}</td><td>${pct(g.conversion)}</td></tr>`).join('');
+
+  window.__console = { snapshot: s, simNowMs, renderedAt: performance.now() };
+  document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
+}
+
+const worker = new Worker('/console-worker.js', { type: 'module' });
+worker.onmessage = (e) => {
+  if (e.data.type === 'snapshot') render(e.data);
+  else if (e.data.type === 'status') $('clock').textContent = `重连中 ${e.data.status}`;
+};
