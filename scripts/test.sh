@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test layer (installs what is missing first). Exits non-zero on the first failure.
-#   lint → native core (cargo test) → wasm build + size budget → wasm-bindgen-test in Node and
+#   lint → native core (cargo test) → Python oracles (DuckDB, datasketches) → wasm build + size budget → wasm-bindgen-test in Node and
 #   headless Chromium → JS tests (package, types, bundler, Playwright end-to-end) under node --test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,10 @@ cargo clippy --quiet --target wasm32-unknown-unknown --lib --no-default-features
 
 step "native core: cargo test"
 cargo test --all-features
+
+step "oracles: KPIs against DuckDB SQL, sketches against Apache DataSketches (Python)"
+CARGO_TARGET_DIR=target tests/oracle/run.sh
+CARGO_TARGET_DIR=target tests/oracle/run_sketches.sh
 
 step "wasm build (player, console) and size budget"
 scripts/build.sh
