@@ -30,7 +30,8 @@ done
 # The console's JSON shapes, typed from the Rust structs that serialize them.
 if [[ " ${entries[*]} " == *" console "* ]]; then
   node scripts/gen-types.mjs pkg/dist/console/kpi-types.d.ts \
-    src/kpi/snapshot.rs src/kpi/error.rs src/kpi/analysis.rs src/kpi/compare.rs
+    src/kpi/snapshot.rs src/kpi/error.rs src/kpi/analysis.rs src/kpi/compare.rs \
+    src/summary/view.rs
 fi
 # The player ships as one minified ES module (entry + glue) beside its wasm.
 if [[ " ${entries[*]} " == *" player "* ]]; then node scripts/bundle.mjs; fi

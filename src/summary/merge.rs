@@ -48,6 +48,31 @@ pub fn session_coupon(id: &[u8; 16]) -> Coupon {
     Coupon::from_value(raw_bytes::from_slice(&hex))
 }
 
+/// Every stable rejection code: the decoder's (`DecodeError::code`, in number order) then the
+/// ledger's and merger's (`MergeError::code`).
+pub const REJECTION_CODES: [&str; 20] = [
+    "oversized",
+    "truncated",
+    "bad_magic",
+    "unsupported_version",
+    "reserved_flags",
+    "bad_varint",
+    "bad_room_id",
+    "bad_sequence",
+    "bad_time",
+    "absurd_value",
+    "bad_wire_type",
+    "duplicate_field",
+    "bad_tag",
+    "base_regressed",
+    "unknown_base",
+    "non_monotone",
+    "overflow",
+    "bad_region",
+    "after_final",
+    "room_mismatch",
+];
+
 /// Why the ledger refused a (well-formed) summary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MergeError {
@@ -65,6 +90,8 @@ pub enum MergeError {
     BadRegion,
     /// `after_final`: a summary newer than the session's final summary.
     AfterFinal,
+    /// `room_mismatch`: the summary's room id is not the room the request was addressed to.
+    RoomMismatch,
 }
 
 impl MergeError {
@@ -77,6 +104,7 @@ impl MergeError {
             MergeError::Overflow => "overflow",
             MergeError::BadRegion => "bad_region",
             MergeError::AfterFinal => "after_final",
+            MergeError::RoomMismatch => "room_mismatch",
         }
     }
 
@@ -89,6 +117,7 @@ impl MergeError {
             MergeError::Overflow => "a cumulative counter would overflow",
             MergeError::BadRegion => "region longer than 64 bytes",
             MergeError::AfterFinal => "summary newer than the session's final summary",
+            MergeError::RoomMismatch => "room_id differs from the room the summary was sent to",
         }
     }
 
@@ -100,6 +129,7 @@ impl MergeError {
             MergeError::NonMonotone(f) => f,
             MergeError::Overflow => "counters",
             MergeError::BadRegion => "region",
+            MergeError::RoomMismatch => "room_id",
         }
     }
 }
@@ -528,6 +558,21 @@ impl Aggregate {
         }
     }
 
+    /// An aggregate from its parts: exact sums, the distinct-viewer HLL sketch and the KLL
+    /// sketches of startup ms, latency ms, stall ratio and watch ms (in that order), e.g. read
+    /// back from export rows.
+    pub fn from_parts(counters: Counters, viewers: HllSketch, kll: [Kll; 4]) -> Aggregate {
+        let [startup_ms, latency_ms, stall_ratio, watch_ms] = kll;
+        Aggregate {
+            counters,
+            viewers,
+            startup_ms,
+            latency_ms,
+            stall_ratio,
+            watch_ms,
+        }
+    }
+
     /// Adds what one applied summary of session `coupon` ([`session_coupon`]) contributes.
     pub fn apply(&mut self, a: &Applied, coupon: Coupon) {
         let c = &mut self.counters;
@@ -619,6 +664,11 @@ pub struct RoomAggregate {
     pub total: Aggregate,
     /// Per region, as given by the collector (e.g. from a GeoIP header; `""` when unknown).
     pub regions: BTreeMap<String, Aggregate>,
+    /// Per region and minute (start of the minute, epoch ms, of each applied summary's client end
+    /// time `start_ms + span_ms`), when the merger keeps minute rows ([`Merger::with_minute_rows`]);
+    /// the rows a collector exports. Every applied increment is in exactly one minute, so the
+    /// minutes of a region sum (counters) / union (HLL) / merge (KLL) to the region.
+    pub minutes: BTreeMap<String, BTreeMap<u64, Aggregate>>,
 }
 
 impl RoomAggregate {
@@ -628,8 +678,17 @@ impl RoomAggregate {
         for (r, a) in &other.regions {
             self.regions.entry(r.clone()).or_default().merge(a);
         }
+        for (r, mins) in &other.minutes {
+            let mine = self.minutes.entry(r.clone()).or_default();
+            for (m, a) in mins {
+                mine.entry(*m).or_default().merge(a);
+            }
+        }
     }
 }
+
+/// Length of an export row's time bucket, ms.
+pub const MINUTE_MS: u64 = 60_000;
 
 /// Why [`Merger::ingest`] rejected a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -707,6 +766,7 @@ pub struct Merger {
     ledger: Ledger,
     rooms: HashMap<String, RoomAggregate>,
     stats: IngestStats,
+    minute_rows: bool,
 }
 
 impl Merger {
@@ -715,16 +775,52 @@ impl Merger {
         Merger::default()
     }
 
+    /// An empty merger that also keeps per-minute aggregates ([`RoomAggregate::minutes`]): what
+    /// a collector exports as rows per (room, region, minute).
+    pub fn with_minute_rows() -> Merger {
+        Merger {
+            minute_rows: true,
+            ..Merger::default()
+        }
+    }
+
+    /// Whether per-minute aggregates are kept.
+    pub fn keeps_minute_rows(&self) -> bool {
+        self.minute_rows
+    }
+
     /// Decodes, de-duplicates and merges one message received from `region` (≤ 64 bytes, `""`
     /// when unknown). Rejections are counted in [`Self::stats`] and change nothing else.
     pub fn ingest(&mut self, bytes: &[u8], region: &str) -> Result<Ingested, IngestError> {
-        let r = decode(bytes)
-            .map_err(IngestError::Decode)
-            .and_then(|s| self.ingest_summary(&s, region).map_err(IngestError::Merge));
+        self.ingest_to(bytes, region, None).map(|(i, _)| i)
+    }
+
+    /// [`Self::ingest`] for a request addressed to `room` (when given, the summary's room id must
+    /// equal it: `room_mismatch`), also returning the decoded summary (it borrows `bytes`).
+    pub fn ingest_to<'b>(
+        &mut self,
+        bytes: &'b [u8],
+        region: &str,
+        room: Option<&str>,
+    ) -> Result<(Ingested, Summary<'b>), IngestError> {
+        let r = decode(bytes).map_err(IngestError::Decode).and_then(|s| {
+            if room.is_some_and(|r| r != s.room_id) {
+                return Err(IngestError::Merge(MergeError::RoomMismatch));
+            }
+            self.ingest_summary(&s, region)
+                .map(|i| (i, s))
+                .map_err(IngestError::Merge)
+        });
         if let Err(e) = r {
-            *self.stats.rejected.entry(e.code()).or_insert(0) += 1;
+            self.count_rejection(e.code());
         }
         r
+    }
+
+    /// Counts a rejection decided outside the merger (e.g. a collector's `oversized` body it never
+    /// read) under its stable code.
+    pub fn count_rejection(&mut self, code: &'static str) {
+        *self.stats.rejected.entry(code).or_insert(0) += 1;
     }
 
     /// [`Self::ingest`] for an already decoded summary (rejections are not counted in stats).
@@ -759,6 +855,14 @@ impl Merger {
             None => room.regions.entry(region.to_owned()).or_default(),
         };
         agg.apply(&applied, coupon);
+        if self.minute_rows {
+            let minute = s.end_ms() / MINUTE_MS * MINUTE_MS;
+            let mins = match room.minutes.get_mut(region) {
+                Some(m) => m,
+                None => room.minutes.entry(region.to_owned()).or_default(),
+            };
+            mins.entry(minute).or_default().apply(&applied, coupon);
+        }
         Ok(Ingested::Applied)
     }
 

@@ -25,6 +25,8 @@ mod decode;
 mod merge;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "console")]
+mod view;
 mod wire;
 mod writer;
 
@@ -33,7 +35,15 @@ pub use decode::{decode, DecodeError, COUNTER_NAMES};
 pub use merge::{
     session_coupon, session_hex, Aggregate, Applied, Counters, IngestError, IngestStats, Ingested,
     Kll, Ledger, MergeError, Merger, Rate, RoomAggregate, StartupOutcome, Verdict, ViewFinal,
-    FAST_START_MS, HLL_LG_K, HLL_TYPE, KLL_K, LEDGER_WINDOW, MAX_REGION_BYTES, SLOW_START_MS,
+    FAST_START_MS, HLL_LG_K, HLL_TYPE, KLL_K, LEDGER_WINDOW, MAX_REGION_BYTES, MINUTE_MS,
+    REJECTION_CODES, SLOW_START_MS,
+};
+#[cfg(feature = "console")]
+pub use view::{
+    base64_decode, base64_encode, export_ndjson, export_rows, iso_minute, merge_rows, parse_rows,
+    room_views, AggregateView, CodeCount, CounterSums, Distributions, ExportRow, IngestOutcome,
+    IngestStatus, MergerStats, Quantiles, RateView, Rates, RegionView, RoomView, RowError,
+    FLAT_COUNTERS,
 };
 pub use wire::{
     encode, Counter, State, Summary, Totals, ALL_COUNTERS, COUNTERS, FLAG_FINAL, MAGIC,

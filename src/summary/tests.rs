@@ -757,4 +757,129 @@ mod console {
             }
         }
     }
+
+    #[test]
+    fn base64_and_iso_minutes() {
+        for n in 0..40usize {
+            let bytes: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            let text = base64_encode(&bytes);
+            assert_eq!(text.len(), n.div_ceil(3) * 4);
+            assert_eq!(base64_decode(&text), Some(bytes));
+        }
+        assert_eq!(base64_encode(b"Man"), "TWFu");
+        assert_eq!(base64_encode(b"Ma"), "TWE=");
+        assert_eq!(base64_decode("TWE"), Some(b"Ma".to_vec()));
+        assert_eq!(base64_decode("T"), None);
+        assert_eq!(base64_decode("TW!="), None);
+        assert_eq!(iso_minute(0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            iso_minute(1_764_000_000_000 / 60_000 * 60_000),
+            "2025-11-24T16:00:00Z"
+        );
+        assert_eq!(iso_minute(951_782_400_000), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn counter_sums_follow_the_wire_names() {
+        let mut c = Counters::default();
+        for i in 0..COUNTERS {
+            c.totals.values[i] = 100 + i as u64;
+        }
+        c.views = 1;
+        c.finished_views = 10;
+        let sums = CounterSums::from_counters(&c);
+        assert_eq!(sums.to_counters(), c);
+        let v = serde_json::to_value(&sums).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), FLAT_COUNTERS);
+        for (i, name) in COUNTER_NAMES.iter().enumerate() {
+            assert_eq!(v[*name], 100 + i as u64, "{name}");
+        }
+        assert_eq!(v["views"], 1);
+        assert_eq!(v["finished_views"], 10);
+    }
+
+    /// Minute rows partition the room: merged back (as a downstream engine would), they give the
+    /// room's and each region's exact counters and identical distinct-viewer estimates, also
+    /// when split over several collectors.
+    #[test]
+    fn export_rows_merge_back_to_the_room() {
+        let mut whole = Merger::with_minute_rows();
+        let mut parts: Vec<Merger> = (0..3).map(|_| Merger::with_minute_rows()).collect();
+        for i in 0..600u32 {
+            let mut sid = SID;
+            sid[..4].copy_from_slice(&i.to_le_bytes());
+            let mut w = SummaryWriter::new(sid, if i % 4 == 0 { "b" } else { "a" }, T0).unwrap();
+            let region = ["north", "south", ""][(i % 3) as usize];
+            for k in 1..=4u32 {
+                let t = f64::from(k) * 30.0 + f64::from(i % 7);
+                let m = if k >= 3 { stalled(t) } else { healthy(t) };
+                let msg = write(&mut w, t, &m, k == 4);
+                let seq = decode(&msg).unwrap().seq;
+                whole.ingest(&msg, region).unwrap();
+                // Each summary goes to one collector; a session's summaries may change collector.
+                parts[((i + k / 3) % 3) as usize]
+                    .ingest(&msg, region)
+                    .unwrap();
+                w.ack(seq);
+            }
+        }
+        let rows = export_rows(&whole, "c0");
+        assert!(rows.len() > 6, "{} rows", rows.len());
+        let text = export_ndjson(&rows);
+        assert_eq!(parse_rows(&text).unwrap(), rows);
+        let merged = merge_rows(&rows).unwrap();
+        let direct = room_views(&whole);
+        assert_eq!(merged.len(), 2);
+        for (m, d) in merged.iter().zip(&direct) {
+            assert_eq!(m.room, d.room);
+            assert_eq!(m.total.counters, d.total.counters);
+            assert_eq!(m.total.distinct_viewers, d.total.distinct_viewers);
+            assert_eq!(m.total.quantiles.watch_ms.n, d.total.quantiles.watch_ms.n);
+            assert_eq!(m.regions.len(), d.regions.len());
+            for (a, b) in m.regions.iter().zip(&d.regions) {
+                assert_eq!(a.region, b.region);
+                assert_eq!(a.aggregate.counters, b.aggregate.counters);
+                assert_eq!(a.aggregate.distinct_viewers, b.aggregate.distinct_viewers);
+            }
+        }
+        // Three collectors' rows together: exact counters except `views` (a session seen by two
+        // collectors is a view at each), the same distinct viewers.
+        let mut all = Vec::new();
+        for (k, p) in parts.iter().enumerate() {
+            all.extend(export_rows(p, &format!("c{k}")));
+        }
+        all.reverse();
+        let merged3 = merge_rows(&all).unwrap();
+        for (m, d) in merged3.iter().zip(&direct) {
+            let (mut a, mut b) = (m.total.counters.clone(), d.total.counters.clone());
+            assert!(a.views > b.views);
+            a.views = 0;
+            b.views = 0;
+            assert_eq!(a, b);
+            assert_eq!(m.total.distinct_viewers, d.total.distinct_viewers);
+        }
+        // A bad sketch column is named.
+        let mut bad = rows[0].clone();
+        bad.kll_watch_ms = "AAAA".into();
+        let e = merge_rows(&[rows[1].clone(), bad]).unwrap_err();
+        assert_eq!((e.line, e.field), (2, "kll_watch_ms"));
+        let e = parse_rows("{}\n").unwrap_err();
+        assert_eq!((e.line, e.field), (1, "row"));
+    }
+
+    #[test]
+    fn room_mismatch_is_rejected_and_counted() {
+        let mut m = Merger::new();
+        let b = valid();
+        let e = m.ingest_to(&b, "", Some("other")).unwrap_err();
+        assert_eq!((e.code(), e.field()), ("room_mismatch", "room_id"));
+        assert_eq!(m.stats().rejected.get("room_mismatch"), Some(&1));
+        assert!(m.rooms().is_empty());
+        let (i, s) = m.ingest_to(&b, "", Some("room")).unwrap();
+        assert_eq!((i, s.room_id), (Ingested::Applied, "room"));
+        for code in REJECTION_CODES {
+            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        }
+    }
 }

@@ -15,6 +15,8 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 }
 
 #[cfg(feature = "console")]
+pub mod collector;
+#[cfg(feature = "console")]
 pub mod console;
 pub mod error;
 #[cfg(feature = "player")]
