@@ -43,7 +43,11 @@ pub struct LagCorrelation {
     pub by_lag: Vec<LagPoint>,
 }
 
-/// Pearson r between `x[i]` and `y[i + lag]` for lags −`max_lag`..=`max_lag`, skipping missing
+/// Largest lag tried by [`lagged_correlation`] (cost is O(lags × series length)).
+pub const MAX_LAG: usize = 120;
+
+/// Pearson r between `x[i]` and `y[i + lag]` for lags −`max_lag`..=`max_lag` (at most
+/// [`MAX_LAG`]), skipping missing
 /// values (`None`), and the lag that maximizes r. Usable with any per-minute series (interaction
 /// rate, latency, stall ratio vs conversion, dwell, ...).
 pub fn lagged_correlation(
@@ -53,7 +57,7 @@ pub fn lagged_correlation(
     y: &[Option<f64>],
     max_lag: usize,
 ) -> LagCorrelation {
-    let max_lag = max_lag.min(x.len().max(y.len())) as i64;
+    let max_lag = max_lag.min(MAX_LAG).min(x.len().max(y.len())) as i64;
     let mut by_lag = Vec::with_capacity((2 * max_lag + 1) as usize);
     let mut best: Option<(f64, i64)> = None;
     for lag in -max_lag..=max_lag {

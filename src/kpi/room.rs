@@ -44,7 +44,8 @@ pub struct RoomConfig {
     pub max_duration_ms: i64,
     /// Number of behaviour paths in a snapshot. Default 10.
     pub top_paths: usize,
-    /// Largest lag (minutes, both directions) tried by the lagged correlation. Default 10.
+    /// Largest lag (minutes, both directions) tried by the lagged correlation. Default 10,
+    /// at most [`super::analysis::MAX_LAG`].
     pub max_lag_minutes: usize,
 }
 
@@ -648,12 +649,23 @@ pub struct Room {
 const NOT_INDEXED: i64 = i64::MIN;
 
 impl Room {
-    /// A new, empty room.
+    /// A new, empty room. Times and durations in `cfg` are clamped to [−2^53, 2^53] (durations
+    /// to ≥ 0); [`Room::config`] returns the clamped values.
     pub fn new(cfg: RoomConfig) -> Room {
+        // clamp to safe ranges so no time arithmetic can overflow
+        let safe = super::event::MAX_SAFE;
         let mut cfg = cfg;
-        cfg.lateness_ms = cfg.lateness_ms.max(0);
-        cfg.session_timeout_ms = cfg.session_timeout_ms.max(0);
-        let end = cfg.stream_end_ms.map(|e| e.max(cfg.stream_start_ms));
+        cfg.stream_start_ms = cfg.stream_start_ms.clamp(-safe, safe);
+        cfg.stream_end_ms = cfg
+            .stream_end_ms
+            .map(|e| e.clamp(cfg.stream_start_ms, safe));
+        cfg.lateness_ms = cfg.lateness_ms.clamp(0, safe);
+        cfg.session_timeout_ms = cfg.session_timeout_ms.clamp(0, safe);
+        cfg.time_slack_ms = cfg.time_slack_ms.clamp(0, safe);
+        cfg.max_duration_ms = cfg.max_duration_ms.clamp(0, safe);
+        cfg.opening_ms = cfg.opening_ms.clamp(0, safe);
+        cfg.closing_ms = cfg.closing_ms.clamp(0, safe);
+        let end = cfg.stream_end_ms;
         Room {
             cfg,
             end,
@@ -699,11 +711,11 @@ impl Room {
         self.end
     }
 
-    /// Declares the stream ended at `end_ms` (clamped to ≥ start). Open sessions are capped at
+    /// Declares the stream ended at `end_ms` (clamped to [start, 2^53]). Open sessions are capped at
     /// it; minute series stop at it. Events may still arrive afterwards (whole-stream totals count
     /// them). May be called again to move the end.
     pub fn end_stream(&mut self, end_ms: i64) {
-        self.end = Some(end_ms.max(self.cfg.stream_start_ms));
+        self.end = Some(end_ms.clamp(self.cfg.stream_start_ms, super::event::MAX_SAFE));
         for s in 0..self.sessions.len() {
             self.refresh_session(s);
         }
@@ -899,7 +911,7 @@ impl Room {
                 if f != "ts" && f != "follower_since_ms" && v < 0 {
                     return Err(IngestError::new(f, ErrorReason::Negative));
                 }
-                if v.abs() > max {
+                if v.unsigned_abs() > max as u64 {
                     return Err(IngestError::new(f, ErrorReason::OutOfRange));
                 }
             }

@@ -526,7 +526,8 @@ impl Room {
     pub fn snapshot(&self, now_ms: i64) -> Snapshot {
         let start = self.cfg.stream_start_ms;
         let end = self.end;
-        let horizon = end.map_or(now_ms, |e| now_ms.min(e));
+        let safe = super::event::MAX_SAFE;
+        let horizon = end.map_or(now_ms, |e| now_ms.min(e)).clamp(-safe, safe);
         let ended = end.is_some_and(|e| now_ms >= e);
         let shown = if horizon <= start {
             0

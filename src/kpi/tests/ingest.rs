@@ -292,3 +292,50 @@ fn kpi_generator_is_deterministic_and_realistic() {
     assert!(s.process.pcu > 5 && s.process.viewers > 100);
     assert!(s.funnel.steps.iter().all(|x| x.people > 0));
 }
+
+#[test]
+fn kpi_extreme_struct_values_do_not_panic() {
+    let mut r = room(60);
+    for (i, ts) in [i64::MIN, i64::MAX, -1, 0].into_iter().enumerate() {
+        let e = Event::new(i.to_string(), ts, EventType::Gift)
+            .viewer("a")
+            .amount(i64::MIN)
+            .follower_since(i64::MIN);
+        assert!(r.ingest_event(&e).is_err());
+    }
+    let e = ev("9", 0, EventType::Enter)
+        .viewer("a")
+        .session("s")
+        .follower_since(i64::MIN);
+    assert_eq!(
+        r.ingest_event(&e).map_err(|e| (e.field, e.reason)),
+        Err(("follower_since_ms", ErrorReason::OutOfRange))
+    );
+    let _ = r.snapshot(i64::MAX);
+    let _ = r.snapshot(i64::MIN);
+}
+
+#[test]
+fn kpi_extreme_config_does_not_panic() {
+    for start in [i64::MIN, i64::MAX, 0] {
+        let mut c = RoomConfig::new(start);
+        c.lateness_ms = i64::MIN;
+        c.time_slack_ms = i64::MAX;
+        c.max_duration_ms = i64::MAX;
+        c.opening_ms = i64::MIN;
+        c.closing_ms = i64::MAX;
+        c.max_lag_minutes = usize::MAX;
+        let mut r = Room::new(c);
+        let _ = r.ingest_event(
+            &Event::new("1", start, EventType::Enter)
+                .viewer("a")
+                .session("s"),
+        );
+        let _ = r.ingest_event(&Event::new("2", start / 2, EventType::Like).viewer("a"));
+        let _ = r.snapshot(i64::MAX);
+        r.end_stream(i64::MAX);
+        let _ = r.snapshot(i64::MAX);
+        r.end_stream(i64::MIN);
+        let _ = r.snapshot(0);
+    }
+}
