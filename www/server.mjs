@@ -7,6 +7,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLiveOrigin } from './live.mjs';
+import { createServerCollector } from './collector.mjs';
 import { createRoomSimulator } from './room.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -64,14 +65,19 @@ function staticFile(pathname) {
   return null;
 }
 
-/** Starts the server; resolves to { url, port, live, close() } (live: the origin of www/live.mjs). */
-export function startServer({ port = 8080, host = '127.0.0.1', room: roomOptions = {} } = {}) {
+/**
+ * Starts the server; resolves to { url, port, live, collector, close() } (live: the origin of
+ * www/live.mjs; collector: www/collector.mjs over `collector.logDir`, default a temporary dir).
+ */
+export function startServer({ port = 8080, host = '127.0.0.1', room: roomOptions = {}, collector: collectorOptions = {} } = {}) {
   const live = createLiveOrigin(); // live HLS channels, /media/clip.mp4 and /api/live/* (www/live.mjs)
   const room = createRoomSimulator(roomOptions); // the simulated live room, /api/room/* (www/room.mjs)
+  const collector = createServerCollector(collectorOptions); // POST /api/summary, /api/collector/* (www/collector.mjs)
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
     if (live.handle(req, res, url)) return;
     if (room.handle(req, res, url)) return;
+    if (collector.handle(req, res, url)) return;
     if (url.pathname === '/api/time') {
       // Time-sync probe: the server's wall clock in ms; the client corrects by RTT/2.
       const body = JSON.stringify({ server_ms: Date.now() });
@@ -103,7 +109,8 @@ export function startServer({ port = 8080, host = '127.0.0.1', room: roomOptions
         url: `http://${host}:${bound}`,
         port: bound,
         live,
-        close: () => new Promise((r) => { live.close(); room.close(); server.closeAllConnections?.(); server.close(() => r()); }),
+        collector,
+        close: () => new Promise((r) => { live.close(); room.close(); server.closeAllConnections?.(); server.close(() => { collector.close(); r(); }); }),
       });
     });
   });
@@ -112,6 +119,6 @@ export function startServer({ port = 8080, host = '127.0.0.1', room: roomOptions
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--port');
   const port = i > 0 ? Number(process.argv[i + 1]) : 8080;
-  const { url } = await startServer({ port });
+  const { url } = await startServer({ port, collector: { logDir: resolve(ROOT, 'target', 'collector') } });
   console.log(`livekpi demo: ${url}/  (viewer: ${url}/viewer.html, console: ${url}/console.html)`);
 }
