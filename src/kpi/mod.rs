@@ -62,4 +62,7 @@ pub use event::{
 };
 pub use gen::{generate, generate_ndjson, GenConfig, SplitMix64};
 pub use room::{Outcome, Room, RoomConfig};
-pub use snapshot::{Rate, Snapshot};
+pub use snapshot::{
+    Funnel, FunnelStep, GroupRow, Interactive, MinuteRow, NewReturning, PathRow, Peaks, People,
+    ProcessLayer, ProductRow, Rate, ResultLayer, Scene, SegmentRow, Snapshot, VoteCount,
+};

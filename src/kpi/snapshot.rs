@@ -178,8 +178,12 @@ pub struct NewReturning {
     pub new_share: Rate,
     /// returning / total.
     pub returning_share: Rate,
-    /// GMV (fen) of new / returning / not-entered people (buyers only; 0 for viewers).
-    pub gmv_fen: [i64; 3],
+    /// GMV (fen) of new buyers (0 in the viewers split).
+    pub gmv_new_fen: i64,
+    /// GMV (fen) of returning buyers (0 in the viewers split).
+    pub gmv_returning_fen: i64,
+    /// GMV (fen) of buyers who never entered (0 in the viewers split).
+    pub gmv_not_entered_fen: i64,
 }
 
 /// One group of a people slice (a region, tier or traffic source; null key = unknown).
@@ -398,6 +402,15 @@ pub struct PathRow {
     pub share: Rate,
 }
 
+/// Votes for one option.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VoteCount {
+    /// The option.
+    pub option: String,
+    /// Vote events for it.
+    pub votes: i64,
+}
+
 /// Interactive features and gifts.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Interactive {
@@ -417,8 +430,8 @@ pub struct Interactive {
     pub votes: i64,
     /// Distinct voters.
     pub voters: i64,
-    /// Votes per option (sorted by option).
-    pub vote_options: Vec<(String, i64)>,
+    /// Votes per option (sorted by option; "" = no option given).
+    pub vote_options: Vec<VoteCount>,
     /// Co-host start events.
     pub cohost_starts: i64,
     /// Co-host end events.
@@ -739,7 +752,9 @@ impl Room {
                 not_entered: 0,
                 new_share: Rate::new(viewers - vr, viewers),
                 returning_share: Rate::new(vr, viewers),
-                gmv_fen: [0, 0, 0],
+                gmv_new_fen: 0,
+                gmv_returning_fen: 0,
+                gmv_not_entered_fen: 0,
             },
             buyers: NewReturning {
                 total: buyers,
@@ -748,7 +763,9 @@ impl Room {
                 not_entered: bn,
                 new_share: Rate::new(buyers - br - bn, buyers),
                 returning_share: Rate::new(br, buyers),
-                gmv_fen: [a.gmv_new, a.gmv_returning, a.gmv_not_entered],
+                gmv_new_fen: a.gmv_new,
+                gmv_returning_fen: a.gmv_returning,
+                gmv_not_entered_fen: a.gmv_not_entered,
             },
             tiers: group_rows(&a.tiers, &self.labels, viewers, buyers),
             regions: group_rows(&a.regions, &self.labels, viewers, buyers),
@@ -846,21 +863,19 @@ impl Room {
             .collect();
 
         // ----- interactive -----
-        let mut vote_options: Vec<(String, i64)> = self
+        let mut vote_options: Vec<VoteCount> = self
             .votes_by_option
             .iter()
-            .map(|(&k, &n)| {
-                (
-                    if k == NONE {
-                        String::new()
-                    } else {
-                        self.labels.name(k).to_string()
-                    },
-                    n,
-                )
+            .map(|(&k, &n)| VoteCount {
+                option: if k == NONE {
+                    String::new()
+                } else {
+                    self.labels.name(k).to_string()
+                },
+                votes: n,
             })
             .collect();
-        vote_options.sort();
+        vote_options.sort_by(|a, b| a.option.cmp(&b.option));
         let (mut links, mut cms) = (0i64, 0i64);
         for &(s, e) in self.cohosts.values() {
             if let (Some(s), Some(e)) = (s, e) {

@@ -253,7 +253,8 @@ def run_dir(d, ck):
     ck.eq(tag + "people.buyers.gmv_fen", [
         one(con, "SELECT coalesce(sum(gmv), 0) FROM bv WHERE NOT not_entered AND NOT is_ret"),
         one(con, "SELECT coalesce(sum(gmv), 0) FROM bv WHERE is_ret"),
-        one(con, "SELECT coalesce(sum(gmv), 0) FROM bv WHERE not_entered")], B["gmv_fen"])
+        one(con, "SELECT coalesce(sum(gmv), 0) FROM bv WHERE not_entered")],
+        [B["gmv_new_fen"], B["gmv_returning_fen"], B["gmv_not_entered_fen"]])
     for dim in ("region", "tier", "source"):
         rows = q(con, f"""
             WITH v AS (SELECT {dim} AS k, count(*) AS viewers FROM fe GROUP BY 1),
@@ -392,6 +393,10 @@ def run_dir(d, ck):
     ck.eq(tag + "interactive.red_packet_people", people("'red_packet_claim'"), I["red_packet_people"])
     ck.eq(tag + "interactive.votes", events("'vote'"), I["votes"])
     ck.eq(tag + "interactive.voters", people("'vote'"), I["voters"])
+    ck.eq(tag + "interactive.vote_options",
+          {r[0]: r[1] for r in q(con, "SELECT coalesce(option, ''), count(*) FROM ev WHERE kind = 'vote' GROUP BY 1")},
+          {v["option"]: v["votes"] for v in I["vote_options"]})
+    ck.eq(tag + "interactive.red_packet_fen", one(con, "SELECT coalesce(sum(amount), 0) FROM ev WHERE kind = 'red_packet_claim'"), I["red_packet_fen"])
     ck.eq(tag + "interactive.cohost_ms", one(con, """SELECT coalesce(sum(greatest(e - s, 0)), 0) FROM (
         SELECT cohost, min(ts) FILTER (WHERE kind = 'cohost_start') s, max(ts) FILTER (WHERE kind = 'cohost_end') e
         FROM ev WHERE kind IN ('cohost_start', 'cohost_end') GROUP BY cohost) WHERE s IS NOT NULL AND e IS NOT NULL"""),

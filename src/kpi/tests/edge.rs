@@ -363,7 +363,14 @@ fn kpi_rule8_new_vs_returning() {
         ),
         (3, 1, 1, 1)
     );
-    assert_eq!(pp.buyers.gmv_fen, [300, 100, 700]);
+    assert_eq!(
+        (
+            pp.buyers.gmv_new_fen,
+            pp.buyers.gmv_returning_fen,
+            pp.buyers.gmv_not_entered_fen
+        ),
+        (300, 100, 700)
+    );
     let bj = pp
         .regions
         .iter()
