@@ -27,7 +27,10 @@ export interface QoeMetrics {
   p1203StallImpact: number | null; p1203O23: number | null; muxStartupScore: number | null; muxSmoothnessScore: number | null;
 }
 
-/** One stall: media position where playback stopped, back-dated start (client epoch ms), duration. */
+/**
+ * One stall: media position where playback stopped, back-dated start (client epoch ms: when the
+ * playhead stopped), duration (the playhead's shortfall behind the wall clock, see `qoe::monitor`).
+ */
 export interface StallInfo { positionS: number | null; startMs: number; durationMs: number }
 
 /** What an adapter reports from a player library into the monitor. */
@@ -74,7 +77,10 @@ export interface QoeHandle {
   playIntent(autoplay?: boolean): void;
   /** Reports that the browser's autoplay policy rejected play(). */
   autoplayBlocked(): void;
-  /** Removes every listener, callback and timer. The handle stays readable. */
+  /**
+   * Removes every listener, callback and timer. The handle stays readable: `metrics()` and
+   * `stalls()` then report the view as of the detach.
+   */
   detach(): void;
 }
 

@@ -41,6 +41,9 @@ export function hlsjs(hls) {
         if (l && l.first > 0) sink.segmentTtfb(l.first - l.start);
       },
       hlsError: (_, d) => {
+        // hls.js reports its own stall detection and nudges as non-fatal "errors": the monitor
+        // measures stalls itself, and they are not errors.
+        if (!d.fatal && /^buffer(StalledError|NudgeOnStall|SeekOverHole)$/.test(d.details)) return;
         const code = { networkError: 2, mediaError: 3, muxError: 4 }[d.type] ?? 1000;
         sink.error(code, !!d.fatal);
       },
@@ -59,6 +62,7 @@ export function attach(video, options = {}) {
   let monitor = null;
   let queue = [];
   let dead = false;
+  let endedAt = Infinity; // detach time: reads after it report the view as of then
   let frameHandle = 0;
   let lastSample = -Infinity;
   let pdtMap = null; // [media start s, program-date ms] of the fragment being played
@@ -74,6 +78,14 @@ export function attach(video, options = {}) {
       return undefined; // never into the host page
     }
   };
+  // Reads stay available after detach (as of the detach time).
+  const read = (fn, fallback) => () => {
+    try {
+      return monitor ? fn(Math.min(now(), endedAt)) : fallback;
+    } catch {
+      return fallback;
+    }
+  };
 
   const emit = (kind, t = now(), a = 0, b = 0, c = 0, d = 0, e = 0) => {
     if (dead) return;
@@ -85,49 +97,68 @@ export function attach(video, options = {}) {
 
   const dims = () => emit('dimensions', now(), video.clientWidth, video.clientHeight,
     globalThis.devicePixelRatio || 1, video.videoWidth, video.videoHeight);
-  const sample = (t) => {
+  const sample = guard((t) => {
     lastSample = t;
     const q = video.getVideoPlaybackQuality?.();
     if (q) emit('quality', t, q.droppedVideoFrames, q.totalVideoFrames);
     const edge = liveEdgeFn?.();
     if (Number.isFinite(edge)) emit('liveEdge', t, edge);
-  };
+  });
   const onFrame = guard((rvfcNow, meta) => {
-    const t = performance.timeOrigin + rvfcNow;
-    emit('frame', t, meta.mediaTime, meta.presentedFrames);
-    if (t - lastSample >= SAMPLE_MS) {
-      sample(t);
-      if (pdtMap) emit('frameProgramTime', t, pdtMap[1] + (meta.mediaTime - pdtMap[0]) * 1000);
-    }
+    // Re-arm first: a fault below must not end the frame chain (the monitor would then see a
+    // frozen playhead, i.e. a false stall).
     frameHandle = video.requestVideoFrameCallback(onFrame);
+    const t = performance.timeOrigin + rvfcNow;
+    // The playhead read in the callback: the stall rule measures its shortfall, so frames late or
+    // dropped while the media clock runs (a render hiccup) are not taken for a stall.
+    emit('frame', t, meta.mediaTime, meta.presentedFrames, video.currentTime, video.playbackRate);
+    if (t - lastSample >= SAMPLE_MS) {
+      lastSample = t;
+      if (pdtMap) emit('frameProgramTime', t, pdtMap[1] + (meta.mediaTime - pdtMap[0]) * 1000);
+      sample(t);
+    }
   });
 
   let hadSource = false;
+  let source = ''; // the URL of the view's source
   let intent = false;
+  // When a media event was queued (its timeStamp), not when a busy main thread got to it: a
+  // `play` event can run tens of ms after the play() call while the page is still loading.
+  const at = (e) => {
+    const t = performance.timeOrigin + e?.timeStamp;
+    const n = now();
+    return t > 0 && t <= n ? t : n;
+  };
   const on = {
-    loadstart: () => {
-      if (hadSource) emit('sourceChanged');
+    loadstart: (e) => {
+      const t = at(e);
+      const src = video.currentSrc || video.src;
+      // The loadstart of the source that was set right before attach() is not a change.
+      if (hadSource && src === source) return;
+      if (hadSource) emit('sourceChanged', t);
       hadSource = true;
-      emit('sourceAttached');
-      if (video.autoplay && !intent) { intent = true; emit('playIntent', now(), 1); }
+      source = src;
+      emit('sourceAttached', t);
+      if (video.autoplay && !intent) { intent = true; emit('playIntent', t, 1); }
     },
-    play: () => {
-      if (!intent) { intent = true; emit('playIntent', now(), 0); }
-      emit('play');
+    play: (e) => {
+      const t = at(e);
+      if (!intent) { intent = true; emit('playIntent', t, 0); }
+      emit('play', t);
     },
-    playing: () => emit('playing'),
-    pause: () => emit('pause'),
-    waiting: () => emit('waiting'),
-    seeking: () => emit('seeking'),
-    seeked: () => emit('seeked'),
-    ended: () => emit('ended'),
+    playing: (e) => emit('playing', at(e)),
+    pause: (e) => emit('pause', at(e)),
+    waiting: (e) => emit('waiting', at(e)),
+    seeking: (e) => emit('seeking', at(e)),
+    seeked: (e) => emit('seeked', at(e)),
+    ended: (e) => emit('ended', at(e)),
     timeupdate: () => {
       const t = now();
       emit('timeUpdate', t, video.currentTime);
       // Without requestVideoFrameCallback, samples ride on timeupdate (≤ 4 Hz) instead.
       if (!video.requestVideoFrameCallback && t - lastSample >= SAMPLE_MS) sample(t);
     },
-    error: () => emit('error', now(), video.error?.code ?? 0, 1),
+    error: (e) => emit('error', at(e), video.error?.code ?? 0, 1),
     resize: dims,
   };
   const onVisibility = guard(() => emit('visibility', now(), document.visibilityState === 'hidden' ? 1 : 0));
@@ -147,26 +178,24 @@ export function attach(video, options = {}) {
     /** The id of this viewing session (32 hex digits), or null until the wasm module is ready. */
     get sessionId() { return sessionId; },
     /** The QoE metrics now, or null while (or if) the wasm module is not ready. */
-    metrics: guard(() => {
-      if (!monitor) return null;
-      const v = monitor.metrics(now());
+    metrics: read((t) => {
+      const v = monitor.metrics(t);
       const out = {};
       fields.forEach(([name, tag], i) => {
         const x = v[i];
         out[name] = tag === 'b' ? x === 1 : tag === 'o' && Number.isNaN(x) ? null : x;
       });
       return out;
-    }),
+    }, null),
     /** The recent stalls, oldest first (an ongoing one last). */
-    stalls: guard(() => {
+    stalls: read((t) => {
       const out = [];
-      if (!monitor) return out;
-      const v = monitor.stalls(now());
+      const v = monitor.stalls(t);
       for (let i = 0; i + 2 < v.length; i += 3) {
         out.push({ positionS: Number.isNaN(v[i]) ? null : v[i], startMs: v[i + 1], durationMs: v[i + 2] });
       }
       return out;
-    }),
+    }, []),
     /** Connects a player-library adapter (see `hlsjs`). */
     use: guard((adapter) => {
       const off = adapter(sink);
@@ -178,14 +207,15 @@ export function attach(video, options = {}) {
     }),
     /** Reports that the browser's autoplay policy rejected play(). */
     autoplayBlocked: guard(() => emit('autoplayBlocked')),
-    /** Removes every listener, callback and timer. The handle stays readable. */
+    /** Removes every listener, callback and timer. The handle stays readable (as of now). */
     detach: guard(() => {
+      dead = true;
+      endedAt = now();
       for (const off of detachers.splice(0)) {
         try { off(); } catch { /* the host's player may already be gone */ }
       }
-      if (frameHandle) video.cancelVideoFrameCallback?.(frameHandle);
+      try { if (frameHandle) video.cancelVideoFrameCallback?.(frameHandle); } catch { /* ignore */ }
       queue = null;
-      dead = true;
     }),
   };
 
@@ -202,7 +232,7 @@ export function attach(video, options = {}) {
     if (video.requestVideoFrameCallback) frameHandle = video.requestVideoFrameCallback(onFrame);
     // State already reached before attach (a source set, a preloaded frame, a hidden page).
     if (document.visibilityState === 'hidden') onVisibility();
-    if (video.currentSrc || video.src) { hadSource = true; emit('sourceAttached'); }
+    if (video.currentSrc || video.src) { hadSource = true; source = video.currentSrc || video.src; emit('sourceAttached'); }
     if (!video.paused) { intent = true; emit('playIntent', now(), video.autoplay ? 1 : 0); emit('play'); }
     for (const a of options.adapters ?? []) handle.use(a);
   } catch {

@@ -5,10 +5,12 @@
 pub struct StallRecord {
     /// Media position (s) where playback stopped (last progress), if known.
     pub position_s: Option<f64>,
-    /// Client time (ms) of the last progress before the stall (the back-dated start).
+    /// Client time (ms) the playhead stopped (the back-dated start): the end minus the duration for
+    /// a stall that ended in progress, else the last progress before it.
     pub start_ms: f64,
-    /// Duration (ms): from the last progress to the next progress (or to the pause, seek, hide or
-    /// exit that ended it).
+    /// Duration (ms): the playhead's shortfall between the last progress and the next one (wall
+    /// time minus the wall-equivalent playhead advance), or the time from the last progress to the
+    /// pause, seek, hide or exit that ended it.
     pub duration_ms: f64,
 }
 
@@ -47,8 +49,9 @@ pub struct QoeMetrics {
     pub ended: bool,
 
     // ---- stalls (rebuffering) ----
-    /// Stalls: after the first frame, playhead not advancing for ≥ `stall_threshold_ms` while
-    /// playback is wanted and the page visible; seeks, pauses, startup and hidden time excluded.
+    /// Stalls: after the first frame, the playhead falling behind the wall clock by ≥
+    /// `stall_threshold_ms` between two progress observations while playback is wanted and the
+    /// page visible (see the `monitor` stall rule); seeks, pauses, startup and hidden time excluded.
     /// Includes an ongoing stall.
     pub stall_count: u32,
     /// Summed stall duration, ms (an ongoing stall counts up to now).

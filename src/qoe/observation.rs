@@ -36,12 +36,17 @@ pub enum Observation {
         position_s: f64,
     },
     /// A presented frame from `requestVideoFrameCallback`; the observation time is the callback's
-    /// `now` argument (presentation time).
+    /// `now` argument.
     Frame {
         /// `metadata.mediaTime`, seconds.
         media_time_s: f64,
         /// `metadata.presentedFrames`.
         presented_frames: u32,
+        /// The playhead (`currentTime`, s) read in the same callback: the stall rule measures how far
+        /// it fell behind the wall clock. NaN when unknown: `media_time_s` is used instead.
+        position_s: f64,
+        /// `playbackRate` at the callback (≤ 0 or NaN: taken as 1): media seconds per wall second.
+        playback_rate: f64,
     },
     /// `visibilitychange`.
     Visibility {

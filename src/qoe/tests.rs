@@ -3,11 +3,15 @@
 use super::*;
 use Observation as O;
 
-/// Feeds a timeline and keeps a presented-frame counter and media clock.
+/// Feeds a timeline and keeps a presented-frame counter and media clock. The playhead
+/// (`position_s` of a frame) follows the media time, except that the first frame after
+/// [`Script::stuck`] finds the playhead where it stopped (a stall: it did not advance in the gap).
 struct Script {
     m: Monitor,
     presented: u32,
     media_s: f64,
+    pos_s: f64,
+    stuck: bool,
 }
 
 impl Script {
@@ -20,6 +24,8 @@ impl Script {
             m: Monitor::new(cfg, 0.0),
             presented: 0,
             media_s: 0.0,
+            pos_s: 0.0,
+            stuck: false,
         }
     }
 
@@ -39,14 +45,26 @@ impl Script {
     fn frame(&mut self, t: f64, advance_s: f64) -> &mut Script {
         self.presented += 1;
         self.media_s += advance_s;
-        let (media_time_s, presented_frames) = (self.media_s, self.presented);
+        if !core::mem::take(&mut self.stuck) {
+            self.pos_s = self.media_s;
+        }
+        let (media_time_s, presented_frames, position_s) =
+            (self.media_s, self.presented, self.pos_s);
         self.at(
             t,
             O::Frame {
                 media_time_s,
                 presented_frames,
+                position_s,
+                playback_rate: 1.0,
             },
         )
+    }
+
+    /// The next frame ends a stall: the playhead has not moved since the last frame.
+    fn stuck(&mut self) -> &mut Script {
+        self.stuck = true;
+        self
     }
 
     /// Frames every `step` ms from `from` to `to` inclusive.
@@ -117,7 +135,7 @@ fn qoe_stall_of_100ms_is_detected_and_90ms_is_not() {
     let mut s = Script::playing_until(2000.0);
     s.frame(2090.0, 0.02); // 90 ms gap: no stall
     assert_eq!(s.metrics(2090.0).stall_count, 0);
-    s.frames(2110.0, 2990.0, 20.0).frame(3090.0, 0.02); // 100 ms gap: a stall
+    s.frames(2110.0, 2990.0, 20.0).stuck().frame(3090.0, 0.02); // 100 ms gap: a stall
     let m = s.metrics(3090.0);
     assert_eq!(m.stall_count, 1);
     assert_eq!(m.stall_ms, 100.0);
@@ -135,6 +153,87 @@ fn qoe_stall_of_100ms_is_detected_and_90ms_is_not() {
     assert_some_close(m.rebuffer_ratio, 100.0 / 2990.0);
     assert_some_close(m.rebuffer_ratio_watch, 100.0 / 3090.0);
     assert_some_close(m.stall_frequency_per_min, 1.0 / (2890.0 / 60_000.0));
+}
+
+#[test]
+fn qoe_stall_is_the_playhead_shortfall_not_the_frame_gap() {
+    // A presentation hiccup: no frame for 250 ms, but the media clock ran on (the next frame's
+    // playhead is 240 ms later; frames were dropped): a render freeze, not a stall.
+    let mut s = Script::playing_until(2000.0);
+    s.frame(2250.0, 0.24);
+    let m = s.metrics(2250.0);
+    assert_eq!((m.stall_count, m.freeze_count), (0, 1));
+    // A real stall: 400 ms without frames, the playhead advanced 30 ms (it ran until the underflow,
+    // then stopped): a 370 ms stall, back-dated to when the playhead stopped.
+    s.frames(2270.0, 2900.0, 20.0).frame(3000.0, 0.02);
+    let before = s.media_s;
+    s.m.observe(
+        3400.0,
+        O::Frame {
+            media_time_s: before + 0.02,
+            presented_frames: 10_000,
+            position_s: before + 0.03,
+            playback_rate: 1.0,
+        },
+    );
+    let m = s.metrics(3400.0);
+    assert_eq!(m.stall_count, 1);
+    assert_close(m.stall_ms, 370.0);
+    assert_close(s.m.recent_stalls()[0].start_ms, 3030.0);
+    // At half speed 20 ms of playhead is 40 ms of wall time: a 150 ms gap is a 110 ms shortfall.
+    s.m.observe(
+        3550.0,
+        O::Frame {
+            media_time_s: before + 0.04,
+            presented_frames: 10_001,
+            position_s: before + 0.05,
+            playback_rate: 0.5,
+        },
+    );
+    let m = s.metrics(3550.0);
+    assert_eq!(m.stall_count, 2);
+    assert_close(m.stall_ms, 480.0);
+    // A frame without a playhead (NaN) falls back to its media time.
+    s.m.observe(
+        3700.0,
+        O::Frame {
+            media_time_s: before + 0.06,
+            presented_frames: 10_002,
+            position_s: f64::NAN,
+            playback_rate: f64::NAN,
+        },
+    );
+    assert_eq!(s.metrics(3700.0).stall_count, 3);
+    // (the playhead was at +0.05, the frame's media time is +0.06: 10 ms of 150).
+    assert_close(s.metrics(3700.0).stall_ms, 480.0 + 140.0);
+}
+
+#[test]
+fn qoe_dropped_frames_never_exceed_decoded_frames() {
+    let mut s = Script::playing_until(1000.0);
+    s.at(
+        1000.0,
+        O::Quality {
+            dropped_frames: 0,
+            total_frames: 100,
+        },
+    )
+    .at(
+        1500.0,
+        O::Quality {
+            dropped_frames: 50,
+            total_frames: 110,
+        },
+    ) // impossible: ignored
+    .at(
+        2000.0,
+        O::Quality {
+            dropped_frames: 52,
+            total_frames: 130,
+        },
+    );
+    let m = s.metrics(2000.0);
+    assert_eq!((m.dropped_frames, m.total_frames), (2, 20));
 }
 
 #[test]
@@ -165,7 +264,7 @@ fn qoe_stall_is_back_dated_ongoing_then_exact() {
     // gap: 29 earlier gaps of 20 ms, n = 30: max(3·580/27, (580 + 150·30)/29).
     let d = s.m.next_deadline_ms().unwrap_or(f64::NAN);
     assert_close(d, 2000.0 + 5080.0 / 29.0);
-    s.frame(2600.0, 0.02);
+    s.stuck().frame(2600.0, 0.02);
     let m = s.metrics(2600.0);
     assert_eq!((m.stall_count, m.stall_ongoing), (1, false));
     assert_eq!(m.stall_ms, 600.0);
@@ -177,7 +276,7 @@ fn qoe_stall_is_back_dated_ongoing_then_exact() {
     assert_eq!((m.freeze_500_count, m.freeze_500_ms), (1, 600.0));
     // Metrics do not depend on whether the tick was delivered.
     let mut t = Script::playing_until(2000.0);
-    t.at(2050.0, O::Waiting).frame(2600.0, 0.02);
+    t.at(2050.0, O::Waiting).stuck().frame(2600.0, 0.02);
     assert_eq!(t.metrics(2600.0), m);
 }
 
@@ -274,6 +373,7 @@ fn qoe_resume_then_waiting_is_a_stall_from_waiting() {
     s.at(2000.0, O::Pause)
         .at(3000.0, O::Play)
         .at(3010.0, O::Waiting)
+        .stuck()
         .frames(3500.0, 3600.0, 20.0);
     let m = s.metrics(3600.0);
     assert_eq!((m.stall_count, m.stall_ms), (1, 490.0));
@@ -322,6 +422,7 @@ fn qoe_hidden_tab_while_playing() {
     // Return without frames: detection restarts from the return time.
     s.at(6010.0, O::Visibility { hidden: true })
         .at(7000.0, O::Visibility { hidden: false })
+        .stuck()
         .frame(7150.0, 0.02);
     let m = s.metrics(7150.0);
     assert_eq!((m.stall_count, m.stall_ms), (1, 150.0));
@@ -368,6 +469,22 @@ fn qoe_autoplay_blocked_with_preloaded_first_frame() {
     assert_eq!(m.load_to_first_frame_ms, Some(300.0));
     assert_eq!(m.startup_ms, Some(50.0));
     assert_eq!(m.paused_ms, 1990.0);
+}
+
+#[test]
+fn qoe_preloaded_frame_presented_again_after_play_is_not_the_start() {
+    // Chromium presents the preloaded first frame again (a new presentedFrames, the same
+    // mediaTime) right after play(): startup ends at the first frame that moves.
+    let mut s = Script::new();
+    s.at(0.0, O::SourceAttached)
+        .frame(300.0, 0.0)
+        .at(1000.0, O::PlayIntent { autoplay: false })
+        .at(1000.0, O::Play)
+        .frame(1001.0, 0.0)
+        .frames(1060.0, 1200.0, 20.0);
+    let m = s.metrics(1200.0);
+    assert!(m.preloaded);
+    assert_eq!(m.startup_ms, Some(60.0));
 }
 
 #[test]
@@ -485,6 +602,7 @@ fn qoe_live_edge_wait_is_a_stall() {
     s.at(1500.0, O::LiveEdge { distance_s: 1.5 })
         .at(2000.0, O::LiveEdge { distance_s: 0.5 })
         .at(2010.0, O::Waiting)
+        .stuck()
         .frames(2700.0, 3000.0, 20.0);
     let m = s.metrics(3000.0);
     assert_eq!((m.stall_count, m.stall_ms), (1, 700.0));
@@ -539,12 +657,12 @@ fn qoe_freeze_rule_with_irregular_gaps() {
     // k = 8, S = 320, n = 9: threshold max(160, 208.75) = 208.75.
     assert_eq!(s.m.next_deadline_ms(), Some(t + 100.0)); // the stall comes first
     t += 300.0;
-    s.frame(t, 0.03); // mean (320 + 300)/9 = 68.9: 300 ≥ 218.9 → freeze
+    s.stuck().frame(t, 0.03); // mean (320 + 300)/9 = 68.9: 300 ≥ 218.9 → freeze
     assert_eq!(s.metrics(t).freeze_count, 1);
     t += 150.0; // k = 9, S = 620, n = 10: threshold 265.7 → not a freeze
-    s.frame(t, 0.03);
+    s.stuck().frame(t, 0.03);
     t += 520.0; // k = 10, S = 770, n = 11: threshold 288.75 → freeze, and ≥ 500
-    s.frame(t, 0.03);
+    s.stuck().frame(t, 0.03);
     let m = s.metrics(t);
     assert_eq!((m.freeze_count, m.freeze_ms), (2, 820.0));
     assert_eq!((m.freeze_500_count, m.freeze_500_ms), (1, 520.0));
@@ -670,6 +788,7 @@ fn qoe_bitrate_switches_and_time_weighting() {
         .frames(100.0, 1100.0, 20.0)
         .at(1100.0, O::Bitrate { bps: 3_000_000 })
         .frames(1120.0, 1500.0, 20.0)
+        .stuck()
         .frames(2000.0, 2100.0, 20.0) // 500 ms stall at 3 Mbit/s: not weighted
         .at(2100.0, O::Bitrate { bps: 2_000_000 })
         .at(2100.0, O::Bitrate { bps: 0 }) // ignored
@@ -716,7 +835,9 @@ fn qoe_p1203_stall_impact_against_hand_computed_values() {
         let mut s = Script::with(cfg);
         s.at(0.0, O::PlayIntent { autoplay: false })
             .frames(2000.0, 12_000.0, 20.0)
+            .stuck()
             .frames(13_000.0, 43_000.0, 20.0)
+            .stuck()
             .frames(46_000.0, 66_000.0, 20.0);
         s.metrics(66_000.0)
     };
@@ -757,6 +878,7 @@ fn qoe_mux_scores() {
     let v = mux_smoothness_score(2, 0.01).unwrap_or(f64::NAN);
     assert_close(v, (100.0 / 2f64.sqrt() + 100.0 * (-0.1f64).exp()) / 2.0);
     let m = Script::playing_until(2000.0)
+        .stuck()
         .frame(2500.0, 0.02)
         .m
         .metrics(2500.0);
@@ -775,8 +897,11 @@ fn qoe_recent_stall_list_is_bounded_and_count_exact() {
     });
     s.at(0.0, O::PlayIntent { autoplay: false })
         .frames(100.0, 500.0, 20.0)
+        .stuck()
         .frames(700.0, 1000.0, 20.0)
+        .stuck()
         .frames(1300.0, 1500.0, 20.0)
+        .stuck()
         .frames(1900.0, 2000.0, 20.0);
     let m = s.metrics(2000.0);
     assert_eq!((m.stall_count, m.stall_ms), (3, 900.0));
@@ -802,11 +927,12 @@ fn qoe_timeupdate_fallback_without_frame_callbacks() {
     assert_eq!(m.startup_ms, Some(300.0));
     assert_eq!(m.load_to_first_frame_ms, Some(300.0));
     assert_eq!(m.stall_count, 0);
-    // Next update 1 s later with only 0.25 s of advance: a 750 ms stall from the last update.
+    // Next update 1 s later with only 0.25 s of advance: a 750 ms stall, back-dated to when the
+    // playhead stopped (the last update + its 250 ms of advance).
     s.at(3050.0, O::TimeUpdate { position_s: pos });
     let m = s.metrics(3050.0);
     assert_eq!((m.stall_count, m.stall_ms), (1, 750.0));
-    assert_eq!(s.m.recent_stalls()[0].start_ms, 2050.0);
+    assert_eq!(s.m.recent_stalls()[0].start_ms, 2300.0);
     assert_eq!(m.playing_ms, 3050.0 - 550.0 - 750.0);
 }
 
@@ -871,10 +997,14 @@ mod props {
             Just(O::Seeked),
             Just(O::Ended),
             any_f64().prop_map(|position_s| O::TimeUpdate { position_s }),
-            (any_f64(), any::<u32>()).prop_map(|(media_time_s, presented_frames)| O::Frame {
-                media_time_s,
-                presented_frames
-            }),
+            (any_f64(), any::<u32>(), any_f64(), any_f64()).prop_map(
+                |(media_time_s, presented_frames, position_s, playback_rate)| O::Frame {
+                    media_time_s,
+                    presented_frames,
+                    position_s,
+                    playback_rate,
+                }
+            ),
             any::<bool>().prop_map(|hidden| O::Visibility { hidden }),
             Just(O::PageHide),
             (any::<u16>(), any::<bool>()).prop_map(|(code, fatal)| O::Error { code, fatal }),

@@ -73,6 +73,8 @@ fn observation(code: u32, a: f64, b: f64, c: f64, d: f64, e: f64) -> Option<Obse
         12 => O::Frame {
             media_time_s: a,
             presented_frames: count(b),
+            position_s: c,
+            playback_rate: d,
         },
         13 => O::Visibility { hidden: a != 0.0 },
         14 => O::PageHide,

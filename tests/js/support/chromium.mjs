@@ -35,3 +35,61 @@ export async function launchChromium(extraArgs = []) {
     },
   };
 }
+
+/**
+ * Starts headless Chromium itself with a DevTools port on 127.0.0.1 (`--remote-debugging-port=0`,
+ * the port read back from the profile's DevToolsActivePort) and attaches with
+ * `chromium.connectOverCDP(ws, { noDefaults: true })`. Unlike launchChromium(), Playwright does not
+ * emulate focus here, so tabs really go hidden: `hide(page)` opens a second tab and brings it to the
+ * front (the first one's `visibilityState` becomes "hidden"), `show(page)` brings `page` back and
+ * closes that tab. close() ends the browser (by its own pid) and removes the profile.
+ */
+export async function launchChromiumCDP(extraArgs = []) {
+  const { spawn } = await import('node:child_process');
+  const { readFileSync, existsSync } = await import('node:fs');
+  const profile = mkdtempSync(join(tmpdir(), 'livekpi-chromium-cdp-'));
+  const proc = spawn(CHROMIUM_PATH, [
+    ...CHROMIUM_ARGS, ...extraArgs,
+    '--headless', '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0',
+    `--user-data-dir=${profile}`, 'about:blank',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+  const portFile = join(profile, 'DevToolsActivePort');
+  const t0 = Date.now();
+  while (!existsSync(portFile) || readFileSync(portFile, 'utf8').split('\n').length < 2) {
+    if (proc.exitCode != null || Date.now() - t0 > 20_000) {
+      proc.kill('SIGKILL');
+      throw new Error(`chromium did not open its DevTools port: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const [port, path] = readFileSync(portFile, 'utf8').split('\n');
+  const browser = await chromium.connectOverCDP(`ws://127.0.0.1:${port.trim()}${path.trim()}`, { noDefaults: true });
+  const context = browser.contexts()[0];
+  let cover = null;
+  return {
+    browser,
+    context,
+    newPage: () => context.newPage(),
+    /** Hides `page` behind a new foreground tab. */
+    hide: async () => {
+      cover = await context.newPage();
+      await cover.bringToFront();
+    },
+    /** Brings `page` back to the front and closes the covering tab. */
+    show: async (page) => {
+      await page.bringToFront();
+      await cover?.close();
+      cover = null;
+    },
+    close: async () => {
+      await browser.close().catch(() => {});
+      if (proc.exitCode == null) {
+        proc.kill('SIGTERM');
+        await new Promise((r) => { const t = setTimeout(() => { proc.kill('SIGKILL'); r(); }, 3000); proc.once('exit', () => { clearTimeout(t); r(); }); });
+      }
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
