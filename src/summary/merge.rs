@@ -224,11 +224,61 @@ struct SessionLedger {
 /// summaries received, not on their order or repetition.
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {
-    /// Sessions whose final summary was not applied yet.
-    sessions: HashMap<[u8; 16], SessionLedger>,
-    /// Finished sessions: the sequence number of their final summary (all that de-duplication
-    /// needs afterwards).
-    finished: HashMap<[u8; 16], u32>,
+    /// Every session seen: open ones with their ledger (boxed: a finished session keeps only
+    /// the sequence number of its final summary, all that de-duplication needs afterwards).
+    /// One map, so that a summary costs one hash lookup.
+    sessions: HashMap<[u8; 16], Slot, IdHashBuilder>,
+}
+
+/// Hashing of session ids (128 random bits from the player's CSPRNG): a seeded multiply-fold of
+/// the two 64-bit halves, several times cheaper than SipHash. The per-process random seed keeps
+/// an adversary who cannot observe it from choosing colliding ids offline.
+#[derive(Clone, Debug)]
+pub struct IdHashBuilder(u64);
+
+impl Default for IdHashBuilder {
+    fn default() -> Self {
+        use std::hash::BuildHasher;
+        IdHashBuilder(std::collections::hash_map::RandomState::new().hash_one(0x6c6b_7069_u64) | 1)
+    }
+}
+
+impl std::hash::BuildHasher for IdHashBuilder {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(self.0)
+    }
+}
+
+/// See [`IdHashBuilder`].
+#[derive(Clone, Debug)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            let x = (self.0 ^ u64::from_le_bytes(b)) as u128 * 0x9e37_79b9_7f4a_7c15_u128;
+            self.0 = (x as u64) ^ ((x >> 64) as u64);
+        }
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        let x = u128::from(self.0) * 0xd6e8_feb8_6659_fd93_u128;
+        (x as u64) ^ ((x >> 64) as u64)
+    }
+}
+
+/// A session's entry in the [`Ledger`].
+#[derive(Clone, Debug)]
+enum Slot {
+    /// The final summary was not applied yet.
+    Open(Box<SessionLedger>),
+    /// The sequence number of the applied final summary.
+    Finished(u32),
 }
 
 impl Ledger {
@@ -239,37 +289,54 @@ impl Ledger {
 
     /// Number of sessions seen.
     pub fn sessions(&self) -> usize {
-        self.sessions.len() + self.finished.len()
+        self.sessions.len()
     }
 
     /// Places one decoded summary. On `Err` nothing changed.
     pub fn accept(&mut self, s: &Summary<'_>) -> Result<Verdict, MergeError> {
-        let existed = self.sessions.contains_key(&s.session_id);
-        let r = self.place(s);
-        if r.is_err() && !existed {
-            self.sessions.remove(&s.session_id);
+        use std::collections::hash_map::Entry;
+        match self.sessions.entry(s.session_id) {
+            Entry::Occupied(mut o) => {
+                let slot = o.get_mut();
+                match slot {
+                    Slot::Finished(fin) => match s.seq.cmp(fin) {
+                        core::cmp::Ordering::Equal => Ok(Verdict::Duplicate),
+                        core::cmp::Ordering::Less => Ok(Verdict::Superseded),
+                        core::cmp::Ordering::Greater => Err(MergeError::AfterFinal),
+                    },
+                    Slot::Open(sl) => {
+                        let v = Self::place(sl, s, false)?;
+                        if s.is_final && matches!(v, Verdict::Applied(_)) {
+                            *slot = Slot::Finished(s.seq);
+                        }
+                        Ok(v)
+                    }
+                }
+            }
+            Entry::Vacant(e) => {
+                let mut sl = SessionLedger {
+                    min_base: 0,
+                    last_seq: 0,
+                    last: Totals::ZERO,
+                    older: Vec::new(),
+                };
+                let v = Self::place(&mut sl, s, true)?;
+                e.insert(if s.is_final {
+                    Slot::Finished(s.seq)
+                } else {
+                    Slot::Open(Box::new(sl))
+                });
+                Ok(v)
+            }
         }
-        r
     }
 
-    fn place(&mut self, s: &Summary<'_>) -> Result<Verdict, MergeError> {
-        if let Some(&fin) = self.finished.get(&s.session_id) {
-            return match s.seq.cmp(&fin) {
-                core::cmp::Ordering::Equal => Ok(Verdict::Duplicate),
-                core::cmp::Ordering::Less => Ok(Verdict::Superseded),
-                core::cmp::Ordering::Greater => Err(MergeError::AfterFinal),
-            };
-        }
-        let mut new_session = false;
-        let sl = self.sessions.entry(s.session_id).or_insert_with(|| {
-            new_session = true;
-            SessionLedger {
-                min_base: 0,
-                last_seq: 0,
-                last: Totals::ZERO,
-                older: Vec::new(),
-            }
-        });
+    /// Places `s` in its session's ledger `sl`; on `Err` `sl` is unchanged.
+    fn place(
+        sl: &mut SessionLedger,
+        s: &Summary<'_>,
+        new_session: bool,
+    ) -> Result<Verdict, MergeError> {
         let (last_seq, last) = (sl.last_seq, sl.last);
         if s.seq <= last_seq {
             return Ok(if s.seq == last_seq {
@@ -336,10 +403,6 @@ impl Ledger {
                     .then(|| cum.get(Counter::LatencySumMs) as f64 / samples as f64),
             }
         });
-        if s.is_final {
-            self.sessions.remove(&s.session_id);
-            self.finished.insert(s.session_id, s.seq);
-        }
         Ok(Verdict::Applied(Applied {
             delta,
             new_session,
@@ -764,7 +827,7 @@ pub struct IngestStats {
 #[derive(Clone, Debug, Default)]
 pub struct Merger {
     ledger: Ledger,
-    rooms: HashMap<String, RoomAggregate>,
+    rooms: HashMap<String, RoomAggregate, IdHashBuilder>,
     stats: IngestStats,
     minute_rows: bool,
 }
@@ -872,7 +935,7 @@ impl Merger {
     }
 
     /// Every room's aggregates.
-    pub fn rooms(&self) -> &HashMap<String, RoomAggregate> {
+    pub fn rooms(&self) -> &HashMap<String, RoomAggregate, IdHashBuilder> {
         &self.rooms
     }
 

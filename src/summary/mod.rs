@@ -33,10 +33,10 @@ mod writer;
 pub use decode::{decode, DecodeError, COUNTER_NAMES};
 #[cfg(feature = "console")]
 pub use merge::{
-    session_coupon, session_hex, Aggregate, Applied, Counters, IngestError, IngestStats, Ingested,
-    Kll, Ledger, MergeError, Merger, Rate, RoomAggregate, StartupOutcome, Verdict, ViewFinal,
-    FAST_START_MS, HLL_LG_K, HLL_TYPE, KLL_K, LEDGER_WINDOW, MAX_REGION_BYTES, MINUTE_MS,
-    REJECTION_CODES, SLOW_START_MS,
+    session_coupon, session_hex, Aggregate, Applied, Counters, IdHashBuilder, IdHasher,
+    IngestError, IngestStats, Ingested, Kll, Ledger, MergeError, Merger, Rate, RoomAggregate,
+    StartupOutcome, Verdict, ViewFinal, FAST_START_MS, HLL_LG_K, HLL_TYPE, KLL_K, LEDGER_WINDOW,
+    MAX_REGION_BYTES, MINUTE_MS, REJECTION_CODES, SLOW_START_MS,
 };
 #[cfg(feature = "console")]
 pub use view::{
