@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package's generated files into pkg/dist/ (git-ignored):
 #   one release cargo build per entry (features player / console), then wasm-bindgen (--target web,
-#   distinct out-names so the two modules never collide), then wasm-opt -Oz from the pinned binaryen.
+#   distinct out-names so the two modules never collide), then wasm-opt from the pinned binaryen
+#   (-Oz for the player, -O3 for the console).
 # Usage: scripts/build.sh [player|console]...   (default: both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,13 +18,16 @@ wasm_features=(--enable-bulk-memory --enable-bulk-memory-opt --enable-call-indir
 for entry in "${entries[@]}"; do
   case "$entry" in player|console) ;; *) echo "build: unknown entry '$entry'" >&2; exit 2 ;; esac
   echo "build: $entry"
-  cargo build --quiet --release --target wasm32-unknown-unknown --no-default-features \
+  # player: `release` (opt-level z, size first); console: `console` (opt-level 3, speed first).
+  profile=release; opt=-Oz
+  [ "$entry" = console ] && { profile=console; opt=-O3; }
+  cargo build --quiet --profile "$profile" --target wasm32-unknown-unknown --no-default-features \
     --features "$entry" --target-dir "target/$entry"
   out="pkg/dist/$entry"
   rm -rf "$out"
   wasm-bindgen --target web --weak-refs --out-dir "$out" --out-name "livekpi_$entry" \
-    "target/$entry/wasm32-unknown-unknown/release/livekpi.wasm"
-  "$wasm_opt" -Oz "${wasm_features[@]}" --strip-debug --strip-producers \
+    "target/$entry/wasm32-unknown-unknown/$profile/livekpi.wasm"
+  "$wasm_opt" "$opt" "${wasm_features[@]}" --strip-debug --strip-producers \
     "$out/livekpi_${entry}_bg.wasm" -o "$out/livekpi_${entry}_bg.wasm"
   rm -f "$out/livekpi_${entry}_bg.wasm.d.ts"
 done

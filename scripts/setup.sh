@@ -2,7 +2,8 @@
 # Installs what the build, the tests and the demo need, only where it is missing (safe to run twice):
 #   the wasm32 target, the pinned wasm-bindgen-cli, Debian chromium + chromium-driver + ffmpeg,
 #   npm packages from the committed package-lock.json (binaryen's wasm-opt, hls.js, playwright-core,
-#   vite, typescript), and the Python oracles from tests/requirements.txt.
+#   vite, typescript), Java for pyspark, and the Python oracles (DuckDB, datasketches, pyspark)
+#   from tests/requirements.txt.
 # Usage: scripts/setup.sh [test|demo]   (demo skips the browser and the Python oracles)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,8 @@ command -v ffmpeg >/dev/null || apt_pkgs+=(ffmpeg)
 if [ "$mode" = test ]; then
   [ -x /usr/bin/chromium ] || apt_pkgs+=(chromium)
   [ -x /usr/bin/chromedriver ] || apt_pkgs+=(chromium-driver)
+  # Java for pyspark (the downstream-merge proof); the machine image usually has 17 already.
+  command -v java >/dev/null || apt_pkgs+=(openjdk-17-jre-headless)
   # CJK glyphs, so the console's and viewer's screenshots show their Chinese labels.
   [ -d /usr/share/fonts/opentype/noto ] || apt_pkgs+=(fonts-noto-cjk)
 fi

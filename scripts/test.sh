@@ -27,6 +27,9 @@ step "wasm build (player, console) and size budget"
 scripts/build.sh
 node scripts/size.mjs
 
+step "downstream merge: several collectors' exports unioned in Apache Spark (pyspark, local)"
+tests/oracle/run_spark.sh
+
 step "bindings: wasm-bindgen-test in Node and in headless Chromium"
 cargo test --target wasm32-unknown-unknown --all-features --lib --test web_node
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --all-features --test web_browser
