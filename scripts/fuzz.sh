@@ -89,8 +89,10 @@ done
 for t in "${TARGETS[@]}"; do
   if [ "$(cat "$logs/$t.rc" 2>/dev/null || echo 1)" != 0 ]; then
     echo
-    echo "== $t failed; the end of its log:"
-    grep -v '^#[0-9]' "$logs/$t.log" | tail -60
+    echo "== $t failed:"
+    grep -E -A3 'panicked at|ERROR: libFuzzer|Test unit written|^SUMMARY' "$logs/$t.log" | head -40 || true
+    echo "-- the end of its log:"
+    grep -v '^#[0-9]' "$logs/$t.log" | tail -25
     echo "Reproduce: cargo fuzz run --sanitizer none $t fuzz/artifacts/$t/<file>"
     echo "Minimize:  cargo fuzz tmin --sanitizer none $t fuzz/artifacts/$t/<file>"
   fi
