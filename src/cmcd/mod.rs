@@ -297,7 +297,8 @@ pub struct CmcdState<'a> {
     /// ≠ 1 except on a playback-rate event (v1, v2).
     pub playback_rate: Option<f64>,
     /// `bl`: Buffer length ahead of the playhead for the requested object's type, ms, rounded to
-    /// 100 ms (v1, v2 as an inner list).
+    /// 100 ms; CTA-5004 wants it only with `ot` = `a`, `v` or `av` (left to the caller) (v1, v2
+    /// as an inner list).
     pub buffer_length_ms: Option<f64>,
     /// `br`: Encoded bitrate of the requested representation (event mode: the selected one),
     /// kbps, rounded to an integer; peak when the playlist declares peak and average (v1, v2).
@@ -324,8 +325,8 @@ pub struct CmcdState<'a> {
     /// `dl`: Deadline from the request until the object's first sample must be available to
     /// avoid a stall, ms, rounded to 100 ms (≈ buffer length / playback rate) (v1).
     pub deadline_ms: Option<f64>,
-    /// `nor`: Relative path of the next object the player will request (written URL-encoded)
-    /// (v1).
+    /// `nor`: Relative path of the next object the player will request (written URL-encoded;
+    /// omitted over 2048 bytes) (v1).
     pub next_object: &'a str,
     /// `nrr`: Byte range of the next request: `<start>-<end>`, `<start>-` or `-<suffix>` (v1).
     pub next_range: &'a str,
