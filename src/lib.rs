@@ -9,6 +9,7 @@
 
 extern crate alloc;
 
+pub mod cmcd;
 pub mod ids;
 #[cfg(feature = "console")]
 pub mod kpi;
