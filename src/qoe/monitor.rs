@@ -8,12 +8,16 @@
 //! *shortfall* of the playhead: wall time since the last progress minus the wall-equivalent time
 //! the playhead advanced meanwhile (`(t − t_last) − 1000 × Δposition / rate`, the position being
 //! `currentTime` read in the frame callback). It was a stall if the shortfall is at least
-//! `stall_threshold_ms`; the stall is back-dated to `t − shortfall` (when the playhead stopped). So
-//! a presentation hiccup (frames late or dropped while the media clock runs on) is no stall: the
-//! playhead kept advancing; that is a render freeze (see `freeze`). Measured in Chromium against
-//! its media pipeline's buffering states (tests/js/player-qoe.test.mjs), this is the pipeline's
-//! stall to within ~15 ms, where the raw gap between frames is 0–45 ms long and counts every
-//! compositor hiccup of ≥ 100 ms as a stall.
+//! `stall_threshold_ms`. So a presentation hiccup (frames late or dropped while the media clock runs
+//! on) is no stall: the playhead kept advancing; that is a render freeze (see `freeze`). A frame
+//! stall lasts from when the picture or the playhead stopped, whichever came first, to the frame
+//! that ended it: `max(shortfall, gap − frame duration)`, the frame duration being the media-time
+//! step between the frames before (≤ 250 ms; unknown: the shortfall alone), capped at the gap; it
+//! is back-dated to `t − duration`. (With audio, Chromium keeps the audio clock running for
+//! 30–90 ms after the video underflows; the picture is frozen from its underflow.) Measured in
+//! Chromium against its media pipeline's buffering states (tests/js/player-qoe.test.mjs), a
+//! video-only stall is the pipeline's to within ~15 ms, where the raw gap between frames is
+//! 0–45 ms long and counts every compositor hiccup of ≥ 100 ms as a stall.
 //!
 //! When eligibility ends (pause, seek, hide, ended, error, exit) a candidate whose time since the
 //! last progress already reached the threshold is counted up to that moment; a shorter one is
@@ -171,8 +175,9 @@ enum Exit {
 /// What counts as playhead progress in an observation.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Progress {
-    /// A new presented frame, with the playhead advance since the last progress in wall ms.
-    Frame(f64),
+    /// A new presented frame: the playhead advance since the last progress in wall ms, and how
+    /// long the previous picture was due on screen (its frame duration, wall ms), if known.
+    Frame(f64, Option<f64>),
     /// An advancing `timeupdate` (fallback), with the playhead advance in ms.
     TimeUpdate(f64),
 }
@@ -233,6 +238,8 @@ struct Core {
     last_media_time: Option<f64>,
     /// Playhead at the last presented frame, s.
     frame_pos: Option<f64>,
+    /// Frame duration (wall ms) estimated from the media-time step of the last frames.
+    frame_dur_ms: Option<f64>,
     tu_pos: Option<f64>,
     position: Option<f64>,
 
@@ -293,6 +300,7 @@ impl Core {
             last_presented: 0,
             last_media_time: None,
             frame_pos: None,
+            frame_dur_ms: None,
             tu_pos: None,
             position: None,
             watch_ms: 0.0,
@@ -392,7 +400,7 @@ impl Core {
         } else if now {
             self.open_candidate(t);
         }
-        if now && matches!(progress, Some(Progress::Frame(_))) {
+        if now && matches!(progress, Some(Progress::Frame(..))) {
             let (inc, gap) = (self.cfg.freeze_min_increase_ms, self.cfg.freeze_min_gap_ms);
             self.freeze.on_frame(t, inc, gap);
         }
@@ -418,7 +426,18 @@ impl Core {
         let gap = (t - c.t).max(0.0);
         let part = self.acc.minus(c.acc);
         let (duration, threshold, part) = match progress {
-            Some(Progress::Frame(advance_ms) | Progress::TimeUpdate(advance_ms)) => {
+            Some(Progress::Frame(advance_ms, due_ms)) => {
+                let short = (gap - advance_ms).max(0.0);
+                if short < self.cfg.stall_threshold_ms {
+                    return None;
+                }
+                // The picture froze once its frame duration ran out, which can be before the
+                // playhead stopped (with audio, the audio clock runs on after video underflows).
+                let d = due_ms.map_or(short, |f| short.max(gap - f)).min(gap);
+                let k = ratio(d, gap).unwrap_or(0.0).min(1.0);
+                (d, self.cfg.stall_threshold_ms, part.scaled(k))
+            }
+            Some(Progress::TimeUpdate(advance_ms)) => {
                 let d = (gap - advance_ms).max(0.0);
                 let k = ratio(d, gap).unwrap_or(0.0).min(1.0);
                 (d, self.cfg.stall_threshold_ms, part.scaled(k))
@@ -673,6 +692,7 @@ impl Core {
         rate: f64,
     ) -> Option<Progress> {
         let mt = media_time_s.is_finite().then_some(media_time_s);
+        let prev_mt = self.last_media_time;
         // The same picture again (same media time, e.g. the preloaded first frame presented again
         // after play(), or a repeated callback) is no progress.
         if self.frames_seen
@@ -699,6 +719,15 @@ impl Core {
         } else {
             1.0
         };
+        // The previous picture's frame duration is what this one's media-time step was, when it
+        // looks like one frame (0 < step ≤ 250 ms); the earlier estimate serves this frame.
+        let due_ms = self.frame_dur_ms;
+        if let (Some(a), Some(b)) = (prev_mt, mt) {
+            let step = (b - a) * 1000.0 / rate;
+            if step > 0.0 && step <= 250.0 {
+                self.frame_dur_ms = Some(step);
+            }
+        }
         let advance_ms = match (self.frame_pos, pos) {
             (Some(a), Some(b)) if b > a => ((b - a) * 1000.0 / rate).min(MAX_DELAY_MS),
             _ => 0.0,
@@ -718,7 +747,7 @@ impl Core {
         if self.first_frame.is_none() && self.wanted() {
             self.start(t, self.startup_active_ms);
         }
-        Some(Progress::Frame(advance_ms))
+        Some(Progress::Frame(advance_ms, due_ms))
     }
 
     fn on_time_update(&mut self, t: f64, position_s: f64) -> Option<Progress> {

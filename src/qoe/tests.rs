@@ -163,8 +163,9 @@ fn qoe_stall_is_the_playhead_shortfall_not_the_frame_gap() {
     s.frame(2250.0, 0.24);
     let m = s.metrics(2250.0);
     assert_eq!((m.stall_count, m.freeze_count), (0, 1));
-    // A real stall: 400 ms without frames, the playhead advanced 30 ms (it ran until the underflow,
-    // then stopped): a 370 ms stall, back-dated to when the playhead stopped.
+    // A real stall: 400 ms without frames, the playhead advanced 30 ms (it ran on until the
+    // underflow, then stopped): the shortfall is 370 ms, but the picture (20 ms frames) froze
+    // 20 ms after the last frame, before the playhead stopped: a 380 ms stall, back-dated to 3020.
     s.frames(2270.0, 2900.0, 20.0).frame(3000.0, 0.02);
     let before = s.media_s;
     s.m.observe(
@@ -178,9 +179,10 @@ fn qoe_stall_is_the_playhead_shortfall_not_the_frame_gap() {
     );
     let m = s.metrics(3400.0);
     assert_eq!(m.stall_count, 1);
-    assert_close(m.stall_ms, 370.0);
-    assert_close(s.m.recent_stalls()[0].start_ms, 3030.0);
-    // At half speed 20 ms of playhead is 40 ms of wall time: a 150 ms gap is a 110 ms shortfall.
+    assert_close(m.stall_ms, 380.0);
+    assert_close(s.m.recent_stalls()[0].start_ms, 3020.0);
+    // At half speed 20 ms of playhead is 40 ms of wall time: a 150 ms gap is a 110 ms shortfall
+    // (a stall); the picture before was due for 20 ms (its step at speed 1): 130 ms.
     s.m.observe(
         3550.0,
         O::Frame {
@@ -192,7 +194,7 @@ fn qoe_stall_is_the_playhead_shortfall_not_the_frame_gap() {
     );
     let m = s.metrics(3550.0);
     assert_eq!(m.stall_count, 2);
-    assert_close(m.stall_ms, 480.0);
+    assert_close(m.stall_ms, 510.0);
     // A frame without a playhead (NaN) falls back to its media time.
     s.m.observe(
         3700.0,
@@ -204,8 +206,14 @@ fn qoe_stall_is_the_playhead_shortfall_not_the_frame_gap() {
         },
     );
     assert_eq!(s.metrics(3700.0).stall_count, 3);
-    // (the playhead was at +0.05, the frame's media time is +0.06: 10 ms of 150).
-    assert_close(s.metrics(3700.0).stall_ms, 480.0 + 140.0);
+    // (the playhead was at +0.05, the frame's media time is +0.06: 10 ms of 150; the picture
+    // before was due for 40 ms, its half-speed step).
+    assert_close(s.metrics(3700.0).stall_ms, 510.0 + 140.0);
+    // A hiccup whose playhead shortfall is under the threshold stays no stall, however long the
+    // picture was overdue.
+    let n = s.metrics(3700.0).stall_count;
+    s.frames(3720.0, 4000.0, 20.0).frame(4190.0, 0.11);
+    assert_eq!(s.metrics(4190.0).stall_count, n);
 }
 
 #[test]

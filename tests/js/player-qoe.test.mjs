@@ -205,6 +205,10 @@ async function liveStalls(name, targets, { reset, hls: hlsConfig = null, label }
   await sleep(300);
   const muxCount = muxLast('view_rebuffer_count');
   const muxDur = muxLast('view_rebuffer_duration');
+  // mux-embed's own per-stall events (viewer_time: its epoch ms clock), paired in order.
+  const starts = muxEvents('rebufferstart').map((e) => e.viewer_time);
+  const ends = muxEvents('rebufferend').map((e) => e.viewer_time);
+  const muxStalls = starts.map((st, i) => ({ start_ms: st, end_ms: ends[i] ?? null, duration_ms: ends[i] != null ? ends[i] - st : null }));
   const table = runs.map((r, i) => {
     const s = cdp[i];
     const a = s?.start_ms ?? r.starved_ms;
@@ -221,6 +225,8 @@ async function liveStalls(name, targets, { reset, hls: hlsConfig = null, label }
       'gap−cdp': r1(g && s && g.duration_ms - s.duration_ms),
       hlsjs: r1(h?.duration_ms),
       'hlsjs−cdp': r1(h && s && h.duration_ms - s.duration_ms),
+      mux: r1(overlapping(muxStalls, a - 300, b + 300)?.duration_ms),
+      'mux−cdp': r1(s && overlapping(muxStalls, a - 300, b + 300) && overlapping(muxStalls, a - 300, b + 300).duration_ms - s.duration_ms),
       'livekpiStart−cdpStart': r1(q && s && q.start_ms - s.start_ms),
     };
   });
@@ -228,7 +234,7 @@ async function liveStalls(name, targets, { reset, hls: hlsConfig = null, label }
   console.log('# %s: startup %s', label, JSON.stringify(startup));
   console.log('# %s: live latency, monitor latencyLastMs vs truth (frame on screen: barcode → schedule PDT)', label);
   console.table(latency);
-  console.log('# %s: stalls, ms — CDP pipeline truth vs livekpi vs rVFC gap (presentationTime) vs hls.js (bufferStalledError → hlsStallResolved)', label);
+  console.log('# %s: stalls, ms — CDP pipeline truth vs livekpi vs rVFC gap (presentationTime) vs hls.js (bufferStalledError → hlsStallResolved) vs mux-embed (rebufferstart → rebufferend)', label);
   console.table(table);
   console.log('# %s: totals — CDP %d stalls Σ %s ms | livekpi stallCount %d stallMs %s | hls.js %d stalls Σ %s ms | mux-embed view_rebuffer_count %s view_rebuffer_duration %s ms (%d beacons, %d at view end)',
     label, cdp.length, r1(cdp.reduce((x, s) => x + (s.duration_ms ?? 0), 0)), m.stallCount, r1(m.stallMs),
@@ -262,9 +268,12 @@ test('live hls.js, audio+video: scripted stalls against truth (the audio clock r
   assert.equal(r.cdp.length, targets.length, `CDP truth ${JSON.stringify(r.cdp)}`);
   assert.equal(r.m.stallCount, targets.length, 'stallCount is exactly k');
   for (const row of r.table) {
-    // The playhead (media clock) stops when the pipeline stops, 0–90 ms after the video renderer's
-    // underflow that the CDP truth starts from; the end agrees.
-    assert.ok(row.livekpi != null && row['livekpi−cdp'] <= 40 && row['livekpi−cdp'] >= -110, `stall: ${JSON.stringify(row)}`);
+    // The CDP truth starts at the video renderer's underflow, which Chromium declares one or two
+    // render intervals after the last frame, before that frame's duration ran out; the audio clock
+    // (the playhead) runs on 30–90 ms longer. The monitor starts the stall when the picture was due
+    // to change (last frame + frame duration): ~10–25 ms after the truth; the end agrees. Measured
+    // −29…−40 ms; the bound leaves a render interval of jitter.
+    assert.ok(row.livekpi != null && row['livekpi−cdp'] <= 40 && row['livekpi−cdp'] >= -75, `stall: ${JSON.stringify(row)}`);
   }
 });
 

@@ -84,12 +84,20 @@ export async function launchChromiumCDP(extraArgs = []) {
       cover = null;
     },
     close: async () => {
+      const exited = new Promise((r) => { if (proc.exitCode != null) r(); else proc.once('exit', r); });
+      // A connected browser only disconnects on close(): ask Chromium itself to quit, then wait.
+      try {
+        const s = await browser.newBrowserCDPSession();
+        await s.send('Browser.close').catch(() => {});
+      } catch { /* already gone */ }
       await browser.close().catch(() => {});
-      if (proc.exitCode == null) {
-        proc.kill('SIGTERM');
-        await new Promise((r) => { const t = setTimeout(() => { proc.kill('SIGKILL'); r(); }, 3000); proc.once('exit', () => { clearTimeout(t); r(); }); });
-      }
-      rmSync(profile, { recursive: true, force: true });
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+      // Its helper processes can still be flushing the profile for a moment.
+      try {
+        rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      } catch { /* a leftover temp dir is not a test failure */ }
     },
   };
 }
