@@ -339,47 +339,52 @@ impl Room {
             _ => None,
         };
         r.text_hash = c.str_at(c.text, i, "text")?.map(str_hash);
-        let cols: [(&[u32], &'static str, usize); 9] = [
-            (c.viewer, "viewer", 0),
-            (c.session, "session", 1),
-            (c.product, "product", 2),
-            (c.order, "order", 3),
-            (c.option, "option", 4),
-            (c.cohost, "cohost", 4),
-            (c.region, "region", 4),
-            (c.tier, "tier", 4),
-            (c.source, "source", 4),
-        ];
-        let mut ids = [NONE; 9];
-        for (slot, (col, f, table)) in cols.into_iter().enumerate() {
-            let k = match col.get(i) {
-                None | Some(&NONE) => continue,
-                Some(&k) => k as usize,
-            };
-            let Some(s) = c.strings.get(k) else {
-                return Err(IngestError::new(f, ErrorReason::BadIndex));
-            };
-            let cached = cache.ids.get(k).map_or(UNSEEN, |e| e[table]);
-            ids[slot] = if cached != UNSEEN {
-                cached
-            } else {
-                let id = match table {
-                    0 => self.viewer_ids.intern(s),
-                    1 => self.session_ids.intern(s),
-                    2 => self.product_ids.intern(s),
-                    3 => self.order_ids.intern(s),
-                    _ => self.labels.intern(s),
-                };
-                if let Some(e) = cache.ids.get_mut(k) {
-                    e[table] = id;
-                }
-                id
-            };
-        }
-        [
-            r.viewer, r.session, r.product, r.order, r.option, r.cohost, r.region, r.tier, r.source,
-        ] = ids;
+        r.viewer = self.col_id::<0>(c, c.viewer, i, "viewer", cache)?;
+        r.session = self.col_id::<1>(c, c.session, i, "session", cache)?;
+        r.product = self.col_id::<2>(c, c.product, i, "product", cache)?;
+        r.order = self.col_id::<3>(c, c.order, i, "order", cache)?;
+        r.option = self.col_id::<4>(c, c.option, i, "option", cache)?;
+        r.cohost = self.col_id::<4>(c, c.cohost, i, "cohost", cache)?;
+        r.region = self.col_id::<4>(c, c.region, i, "region", cache)?;
+        r.tier = self.col_id::<4>(c, c.tier, i, "tier", cache)?;
+        r.source = self.col_id::<4>(c, c.source, i, "source", cache)?;
         r.check_required()?;
         Ok(r)
+    }
+
+    /// Interned id of row `i` of a string column (table `T`: 0 viewer, 1 session, 2 product,
+    /// 3 order, 4 labels), via the batch cache.
+    #[inline(always)]
+    fn col_id<const T: usize>(
+        &mut self,
+        c: &Columns<'_>,
+        col: &[u32],
+        i: usize,
+        f: &'static str,
+        cache: &mut StrCache,
+    ) -> Result<u32, IngestError> {
+        let k = match col.get(i) {
+            None | Some(&NONE) => return Ok(NONE),
+            Some(&k) => k as usize,
+        };
+        if let Some(e) = cache.ids.get(k) {
+            if e[T] != UNSEEN {
+                return Ok(e[T]);
+            }
+        }
+        let Some(s) = c.strings.get(k) else {
+            return Err(IngestError::new(f, ErrorReason::BadIndex));
+        };
+        let id = match T {
+            0 => self.viewer_ids.intern(s),
+            1 => self.session_ids.intern(s),
+            2 => self.product_ids.intern(s),
+            3 => self.order_ids.intern(s),
+            _ => self.labels.intern(s),
+        };
+        if let Some(e) = cache.ids.get_mut(k) {
+            e[T] = id;
+        }
+        Ok(id)
     }
 }

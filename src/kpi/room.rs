@@ -265,6 +265,19 @@ pub(crate) struct Contrib {
 }
 
 impl Viewer {
+    /// True when every field [`Viewer::contrib`] reads is equal in both.
+    #[inline]
+    fn same_contrib_inputs(&self, o: &Viewer) -> bool {
+        self.flags == o.flags
+            && (self.paid_orders > 0) == (o.paid_orders > 0)
+            && self.returning == o.returning
+            && self.region == o.region
+            && self.tier == o.tier
+            && self.source == o.source
+            && self.gmv == o.gmv
+            && self.first == o.first
+    }
+
     fn contrib(&self) -> Contrib {
         let mut flags = self.flags;
         if self.paid_orders > 0 {
@@ -317,11 +330,37 @@ pub(crate) struct Agg {
     pub gmv_returning: i64,
     pub gmv_new: i64,
     pub gmv_not_entered: i64,
-    pub regions: FxMap<u32, Group>,
-    pub tiers: FxMap<u32, Group>,
-    pub sources: FxMap<u32, Group>,
-    pub paths: FxMap<u16, i64>,
+    pub regions: GroupTable,
+    pub tiers: GroupTable,
+    pub sources: GroupTable,
+    /// Viewers per path code (index = code, < 5^4).
+    pub paths: Vec<i64>,
 }
+
+/// People groups indexed by label id (slot 0 = no label), a flat Vec instead of a hash map.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct GroupTable(Vec<Group>);
+
+impl GroupTable {
+    #[inline]
+    fn get_mut(&mut self, key: u32) -> &mut Group {
+        let i = key.wrapping_add(1) as usize;
+        if self.0.len() <= i {
+            self.0.resize(i + 1, Group::default());
+        }
+        &mut self.0[i]
+    }
+    /// (label id or NONE, group) for every slot.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &Group)> {
+        self.0
+            .iter()
+            .enumerate()
+            .map(|(i, g)| ((i as u32).wrapping_sub(1), g))
+    }
+}
+
+/// Number of path codes (4 base-5 digits).
+pub(crate) const PATH_CODES: usize = 625;
 
 const FUNNEL_FLAGS: [u32; 5] = [
     flag::EXPOSED,
@@ -369,7 +408,7 @@ impl Agg {
                 (&mut self.tiers, c.tier),
                 (&mut self.sources, c.source),
             ] {
-                let g = map.entry(key).or_default();
+                let g = map.get_mut(key);
                 if entered {
                     g.viewers += s;
                 }
@@ -380,7 +419,10 @@ impl Agg {
             }
         }
         if c.path != 0 {
-            *self.paths.entry(c.path).or_default() += s;
+            if self.paths.is_empty() {
+                self.paths = vec![0; PATH_CODES];
+            }
+            self.paths[c.path as usize] += s;
         }
     }
 }
@@ -629,8 +671,12 @@ pub struct Room {
     pub(crate) t: Totals,
     pub(crate) votes_by_option: FxMap<u32, i64>,
     pub(crate) cohosts: FxMap<u32, (Option<i64>, Option<i64>)>,
-    seen: FxMap<IdKey, (i64, u64)>,
-    seen_fifo: VecDeque<(i64, IdKey)>,
+    /// De-duplication: numeric id → content hash, and its arrival-order queue (id time, id).
+    seen_num: FxMap<u64, u64>,
+    seen_num_fifo: VecDeque<(i64, u64)>,
+    /// The same for text ids.
+    seen_text: FxMap<Box<str>, u64>,
+    seen_text_fifo: VecDeque<(i64, Box<str>)>,
     pub(crate) watermark: Option<i64>,
     pub(crate) accepted: u64,
     pub(crate) duplicates: u64,
@@ -647,6 +693,8 @@ pub struct Room {
 }
 
 const NOT_INDEXED: i64 = i64::MIN;
+/// Accepted events between two evictions of old ids inside one batch.
+const EVICT_EVERY: u64 = 4096;
 
 impl Room {
     /// A new, empty room. Times and durations in `cfg` are clamped to [−2^53, 2^53] (durations
@@ -685,8 +733,10 @@ impl Room {
             t: Totals::default(),
             votes_by_option: FxMap::default(),
             cohosts: FxMap::default(),
-            seen: FxMap::default(),
-            seen_fifo: VecDeque::new(),
+            seen_num: FxMap::default(),
+            seen_num_fifo: VecDeque::new(),
+            seen_text: FxMap::default(),
+            seen_text_fifo: VecDeque::new(),
             watermark: None,
             accepted: 0,
             duplicates: 0,
@@ -954,17 +1004,45 @@ impl Room {
             }
         }
         let h = r.content_hash();
-        if let Some(&(_, old)) = self.seen.get(&r.key) {
+        use std::collections::hash_map::Entry;
+        let dup = |old: u64| {
             if old == h {
-                self.duplicates += 1;
-                return Ok(Outcome::Duplicate);
+                Ok(Outcome::Duplicate)
+            } else {
+                Err(IngestError::new("id", ErrorReason::IdConflict))
             }
-            return Err(IngestError::new("id", ErrorReason::IdConflict));
+        };
+        match &r.key {
+            IdKey::Num(n) => match self.seen_num.entry(*n) {
+                Entry::Occupied(o) => {
+                    let out = dup(*o.get());
+                    if out.is_ok() {
+                        self.duplicates += 1;
+                    }
+                    return out;
+                }
+                Entry::Vacant(v) => {
+                    v.insert(h);
+                    self.seen_num_fifo.push_back((r.ts, *n));
+                }
+            },
+            IdKey::Text(t) => {
+                if let Some(&old) = self.seen_text.get(t) {
+                    let out = dup(old);
+                    if out.is_ok() {
+                        self.duplicates += 1;
+                    }
+                    return out;
+                }
+                self.seen_text.insert(t.clone(), h);
+                self.seen_text_fifo.push_back((r.ts, t.clone()));
+            }
         }
-        self.seen.insert(r.key.clone(), (r.ts, h));
-        self.seen_fifo.push_back((r.ts, r.key.clone()));
         self.watermark = Some(self.watermark.map_or(r.ts, |w| w.max(r.ts)));
         self.accepted += 1;
+        if self.accepted % EVICT_EVERY == 0 {
+            self.evict_seen();
+        }
         self.apply(&r, h);
         Ok(Outcome::Accepted)
     }
@@ -1009,17 +1087,31 @@ impl Room {
                 };
             }
         }
-        if let Some(w) = self.watermark {
-            let cutoff = w.saturating_sub(self.cfg.lateness_ms);
-            // ids leave in arrival order once their time is below the cutoff (a late id may
-            // stay a little longer behind a newer one: ids are kept at least for the window)
-            while let Some((ts, _)) = self.seen_fifo.front() {
-                if *ts >= cutoff {
-                    break;
-                }
-                if let Some((_, k)) = self.seen_fifo.pop_front() {
-                    self.seen.remove(&k);
-                }
+        self.evict_seen();
+    }
+
+    /// Forgets ids that left the lateness window. Ids leave in arrival order once their time is
+    /// below the cutoff (a late id may stay a little longer behind a newer one: ids are kept at
+    /// least for the window). Called at the end of each batch and every [`EVICT_EVERY`] accepted
+    /// events inside one, so a bulk load keeps only the window's ids too.
+    fn evict_seen(&mut self) {
+        let Some(w) = self.watermark else {
+            return;
+        };
+        let cutoff = w.saturating_sub(self.cfg.lateness_ms);
+        while let Some(&(ts, k)) = self.seen_num_fifo.front() {
+            if ts >= cutoff {
+                break;
+            }
+            self.seen_num_fifo.pop_front();
+            self.seen_num.remove(&k);
+        }
+        while let Some((ts, _)) = self.seen_text_fifo.front() {
+            if *ts >= cutoff {
+                break;
+            }
+            if let Some((_, k)) = self.seen_text_fifo.pop_front() {
+                self.seen_text.remove(&k);
             }
         }
     }
@@ -1035,14 +1127,17 @@ impl Room {
             self.viewers.resize_with(i + 1, Viewer::default);
         }
         let v = &mut self.viewers[i];
-        let before = v.contrib();
+        let old = v.clone();
         let (was_in, w0) = (v.flags & flag::ENTERED != 0, v.watch_ms);
         f(v);
-        let after = v.contrib();
         let (is_in, w1) = (v.flags & flag::ENTERED != 0, v.watch_ms);
-        if before != after {
-            self.agg.add(&before, -1);
-            self.agg.add(&after, 1);
+        // the contribution (with its sorted path) only when a field it reads changed
+        if !v.same_contrib_inputs(&old) {
+            let (before, after) = (old.contrib(), v.contrib());
+            if before != after {
+                self.agg.add(&before, -1);
+                self.agg.add(&after, 1);
+            }
         }
         if (was_in, w0) != (is_in, w1) {
             self.mark_watch(vid);
@@ -1431,13 +1526,28 @@ impl Room {
         }
         let viewer = s.viewer;
         self.sessions[si].cur = new;
-        if let Some((a, b)) = old {
-            self.add_delta(a, -1);
-            self.add_delta(b, 1);
-        }
-        if let Some((a, b)) = new {
-            self.add_delta(a, 1);
-            self.add_delta(b, -1);
+        match (old, new) {
+            // same start or end: its two deltas cancel, leave them (the usual heartbeat)
+            (Some((a0, b0)), Some((a1, b1))) => {
+                if a0 != a1 {
+                    self.add_delta(a0, -1);
+                    self.add_delta(a1, 1);
+                }
+                if b0 != b1 {
+                    self.add_delta(b0, 1);
+                    self.add_delta(b1, -1);
+                }
+            }
+            _ => {
+                if let Some((a, b)) = old {
+                    self.add_delta(a, -1);
+                    self.add_delta(b, 1);
+                }
+                if let Some((a, b)) = new {
+                    self.add_delta(a, 1);
+                    self.add_delta(b, -1);
+                }
+            }
         }
         let len = |x: Option<(i64, i64)>| x.map_or(0, |(a, b)| b - a);
         let dw = len(new) - len(old);
@@ -1465,7 +1575,19 @@ impl Room {
             return;
         }
         let inr = |r: Option<(usize, usize)>, m: usize| r.is_some_and(|(a, b)| a <= m && m <= b);
-        for m in lo..=hi {
+        // minutes in both ranges do not change: visit only the two ends of the union
+        let (skip_lo, skip_hi) = match (om, nm) {
+            (Some((a0, b0)), Some((a1, b1))) if a0.max(a1) <= b0.min(b1) => {
+                (a0.max(a1), b0.min(b1))
+            }
+            _ => (usize::MAX, 0),
+        };
+        let ends = if skip_lo <= skip_hi {
+            [(lo, skip_lo), (skip_hi + 1, hi + 1)]
+        } else {
+            [(lo, hi + 1), (0, 0)]
+        };
+        for m in ends.into_iter().flat_map(|(a, b)| a..b) {
             let (io, inn) = (inr(om, m), inr(nm, m));
             if io == inn {
                 continue;

@@ -6,8 +6,8 @@ use serde::Serialize;
 use super::analysis::{lagged_correlation, LagCorrelation};
 use super::error::IngestStats;
 use super::event::SCHEMA_VERSION;
-use super::room::{flag, Counts, Group, Minute, Room, MAX_MINUTES, MINUTE_MS};
-use super::util::{FxMap, Interner, NONE};
+use super::room::{flag, Counts, GroupTable, Minute, Room, MAX_MINUTES, MINUTE_MS};
+use super::util::{Interner, NONE};
 
 /// A ratio with its parts: `value = scale × numerator / denominator`, null when the denominator
 /// is 0 (edge rule 5).
@@ -505,16 +505,11 @@ fn decode_path(mut code: u16) -> Vec<&'static str> {
     v
 }
 
-fn group_rows(
-    map: &FxMap<u32, Group>,
-    names: &Interner,
-    viewers: i64,
-    buyers: i64,
-) -> Vec<GroupRow> {
+fn group_rows(map: &GroupTable, names: &Interner, viewers: i64, buyers: i64) -> Vec<GroupRow> {
     let mut rows: Vec<GroupRow> = map
         .iter()
         .filter(|(_, g)| g.viewers != 0 || g.buyers != 0 || g.gmv != 0)
-        .map(|(&k, g)| GroupRow {
+        .map(|(k, g)| GroupRow {
             key: (k != NONE).then(|| names.name(k).to_string()),
             viewers: g.viewers,
             buyers: g.buyers,
@@ -841,12 +836,13 @@ impl Room {
             .collect();
 
         // ----- paths -----
-        let path_total: i64 = a.paths.values().sum();
+        let path_total: i64 = a.paths.iter().sum();
         let mut paths: Vec<(u16, i64)> = a
             .paths
             .iter()
+            .enumerate()
             .filter(|(_, &n)| n > 0)
-            .map(|(&c, &n)| (c, n))
+            .map(|(c, &n)| (c as u16, n))
             .collect();
         paths.sort_by(|x, y| {
             y.1.cmp(&x.1)

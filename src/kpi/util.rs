@@ -62,31 +62,80 @@ pub(crate) fn str_hash(s: &str) -> u64 {
 /// Marker for "no interned value".
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// Maps strings to dense `u32` ids (0, 1, 2, ...) and back.
+/// Maps strings to dense `u32` ids (0, 1, 2, ...) and back. No allocation per key: the names
+/// live in one arena string, the table is open addressing over `u32` slots (linear probing).
 #[derive(Default, Debug, Clone)]
 pub(crate) struct Interner {
-    map: FxMap<Box<str>, u32>,
-    names: Vec<Box<str>>,
+    /// All names, concatenated.
+    arena: String,
+    /// End offset of name `i` in `arena` (its start is the previous end).
+    ends: Vec<usize>,
+    /// Low 32 bits of each name's hash (cheap rejection before comparing bytes, and rehash).
+    hashes: Vec<u32>,
+    /// Slot → id + 1 (0 = empty). Length is a power of two (or 0).
+    slots: Vec<u32>,
 }
 
 impl Interner {
+    fn name_at(&self, i: usize) -> &str {
+        let a = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.arena[a..self.ends[i]]
+    }
+
+    fn grow(&mut self) {
+        let cap = (self.slots.len() * 2).max(64);
+        let mask = cap - 1;
+        let mut slots = vec![0u32; cap];
+        for (i, &h) in self.hashes.iter().enumerate() {
+            let mut j = h as usize & mask;
+            while slots[j] != 0 {
+                j = (j + 1) & mask;
+            }
+            slots[j] = i as u32 + 1;
+        }
+        self.slots = slots;
+    }
+
     /// Id of `s`, inserting it when new. Returns [`NONE`] when the table is full.
     pub(crate) fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.map.get(s) {
-            return i;
+        // hash fits 32 bits: the slot index uses its low bits
+        let h = str_hash(s) as u32;
+        if self.slots.is_empty() {
+            self.grow();
         }
-        let i = self.names.len();
-        if i >= NONE as usize {
+        let mask = self.slots.len() - 1;
+        let mut j = h as usize & mask;
+        loop {
+            let k = self.slots[j];
+            if k == 0 {
+                break;
+            }
+            let i = (k - 1) as usize;
+            if self.hashes[i] == h && self.name_at(i) == s {
+                return k - 1;
+            }
+            j = (j + 1) & mask;
+        }
+        let i = self.ends.len();
+        if i >= (NONE - 1) as usize {
             return NONE;
         }
-        let b: Box<str> = s.into();
-        self.names.push(b.clone());
-        self.map.insert(b, i as u32);
+        self.arena.push_str(s);
+        self.ends.push(self.arena.len());
+        self.hashes.push(h);
+        self.slots[j] = i as u32 + 1;
+        if (i + 1) * 4 >= self.slots.len() * 3 {
+            self.grow();
+        }
         i as u32
     }
     /// The string of an id ("" for unknown ids).
     pub(crate) fn name(&self, i: u32) -> &str {
-        self.names.get(i as usize).map(|b| &**b).unwrap_or("")
+        if (i as usize) < self.ends.len() {
+            self.name_at(i as usize)
+        } else {
+            ""
+        }
     }
 }
 
