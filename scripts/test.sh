@@ -19,6 +19,9 @@ cargo clippy --quiet --target wasm32-unknown-unknown --lib --no-default-features
 step "native core: cargo test"
 cargo test --all-features
 
+step "fuzzing: 5 cargo-fuzz targets, 20 s each (scripts/fuzz.sh)"
+scripts/fuzz.sh 20
+
 step "oracles: KPIs against DuckDB SQL, sketches against Apache DataSketches (Python)"
 CARGO_TARGET_DIR=target tests/oracle/run.sh
 CARGO_TARGET_DIR=target tests/oracle/run_sketches.sh
