@@ -349,7 +349,7 @@ fn scaling(max: usize) {
             };
             r.ingest_columns(&b.view());
             done += b.kind.len();
-            if done.is_multiple_of(SNAP_EVERY * BATCH) {
+            if done % (SNAP_EVERY * BATCH) == 0 {
                 let now = b.ts.last().copied().unwrap_or(0.0) as i64;
                 std::hint::black_box(r.snapshot(now));
             }

@@ -161,7 +161,30 @@ impl EventType {
 
     /// Kind from its JSON name.
     pub fn from_name(s: &str) -> Option<EventType> {
-        EventType::ALL.iter().copied().find(|k| k.name() == s)
+        use EventType::*;
+        Some(match s {
+            "enter" => Enter,
+            "leave" => Leave,
+            "heartbeat" => Heartbeat,
+            "room_exposure" => RoomExposure,
+            "comment" => Comment,
+            "like" => Like,
+            "share" => Share,
+            "follow" => Follow,
+            "fan_club_join" => FanClubJoin,
+            "gift" => Gift,
+            "product_impression" => ProductImpression,
+            "product_click" => ProductClick,
+            "add_to_cart" => AddToCart,
+            "order_created" => OrderCreated,
+            "order_paid" => OrderPaid,
+            "refund" => Refund,
+            "cohost_start" => CohostStart,
+            "cohost_end" => CohostEnd,
+            "red_packet_claim" => RedPacketClaim,
+            "vote" => Vote,
+            _ => return None,
+        })
     }
 
     /// The columnar code.

@@ -339,3 +339,11 @@ fn kpi_extreme_config_does_not_panic() {
         let _ = r.snapshot(0);
     }
 }
+
+#[test]
+fn kind_names_round_trip() {
+    for k in EventType::ALL {
+        assert_eq!(EventType::from_name(k.name()), Some(k));
+    }
+    assert_eq!(EventType::from_name("Enter"), None);
+}
