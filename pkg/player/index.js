@@ -110,8 +110,13 @@ export function attach(video, options = {}) {
     frameHandle = video.requestVideoFrameCallback(onFrame);
     const t = performance.timeOrigin + rvfcNow;
     // The playhead read in the callback: the stall rule measures its shortfall, so frames late or
-    // dropped while the media clock runs (a render hiccup) are not taken for a stall.
-    emit('frame', t, meta.mediaTime, meta.presentedFrames, video.currentTime, video.playbackRate);
+    // dropped while the media clock runs (a render hiccup) are not taken for a stall. A busy main
+    // thread can run this callback well after its `now`: the playhead is taken back to `now`.
+    const rate = video.playbackRate;
+    let pos = video.currentTime;
+    const late = performance.now() - rvfcNow;
+    if (!video.paused && late > 0 && late < 1000 && rate > 0) pos -= (late / 1000) * rate;
+    emit('frame', t, meta.mediaTime, meta.presentedFrames, pos, rate);
     if (t - lastSample >= SAMPLE_MS) {
       lastSample = t;
       if (pdtMap) emit('frameProgramTime', t, pdtMap[1] + (meta.mediaTime - pdtMap[0]) * 1000);

@@ -60,6 +60,11 @@ fn ratio(a: f64, b: f64) -> Option<f64> {
     }
 }
 
+/// [`ratio`] of a part to its whole, kept within [0, 1] (float sums can overshoot by an ulp).
+fn fraction(part: f64, whole: f64) -> Option<f64> {
+    ratio(part, whole).map(|r| r.clamp(0.0, 1.0))
+}
+
 /// Time integrals over eligible (playing-or-stalled) time.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Acc {
@@ -744,7 +749,9 @@ impl Core {
         if matches!(self.seek, Seek::Settling(_)) {
             self.finish_seek(t);
         }
-        if self.first_frame.is_none() && self.wanted() {
+        // A frame stamped before the intent (times are clamped to the latest seen) was presented
+        // before playback was wanted: not the start.
+        if self.first_frame.is_none() && self.wanted() && self.intent.is_some_and(|i| t > i) {
             self.start(t, self.startup_active_ms);
         }
         Some(Progress::Frame(advance_ms, due_ms))
@@ -885,9 +892,10 @@ impl Monitor {
 
         let playing = c.acc.minus(c.stalls.acc);
         let playing_ms = playing.ms;
-        let stall_ms = c.stalls.ms;
+        // Stall time lies inside watch time; sums of many intervals can differ by an ulp.
+        let stall_ms = c.stalls.ms.min(c.watch_ms);
         let count = c.stalls.count;
-        let rebuffer_ratio_watch = ratio(stall_ms, c.watch_ms);
+        let rebuffer_ratio_watch = fraction(stall_ms, c.watch_ms);
         let offset = c.best_probe.map(|(_, o)| o);
         let off = offset.unwrap_or(0.0);
         let lat = &c.latency_raw;
@@ -914,7 +922,7 @@ impl Monitor {
             stall_ms,
             stall_ongoing: ongoing.is_some(),
             stall_ongoing_ms: ongoing.unwrap_or(0.0),
-            rebuffer_ratio: ratio(stall_ms, playing_ms + stall_ms),
+            rebuffer_ratio: fraction(stall_ms, playing_ms + stall_ms),
             rebuffer_ratio_watch,
             stall_frequency_per_min: ratio(f64::from(count), playing_ms / 60_000.0),
 
@@ -925,7 +933,7 @@ impl Monitor {
 
             dropped_frames: c.dropped,
             total_frames: c.total,
-            dropped_frame_ratio: ratio(f64::from(c.dropped), f64::from(c.total)),
+            dropped_frame_ratio: fraction(f64::from(c.dropped), f64::from(c.total)),
 
             seek_count: c.seek_count,
             seek_latency_last_ms: c.seek_latency.some(c.seek_latency.last),
@@ -952,7 +960,7 @@ impl Monitor {
             upscale_ms: playing.up_ms,
             downscale_ms: playing.down_ms,
             upscale_mean: ratio(playing.up_sum, playing.dims_ms),
-            downscale_mean: ratio(playing.down_sum, playing.dims_ms),
+            downscale_mean: fraction(playing.down_sum, playing.dims_ms),
 
             watch_ms: c.watch_ms,
             playing_ms,

@@ -42,8 +42,11 @@ pub enum Observation {
         media_time_s: f64,
         /// `metadata.presentedFrames`.
         presented_frames: u32,
-        /// The playhead (`currentTime`, s) read in the same callback: the stall rule measures how far
-        /// it fell behind the wall clock. NaN when unknown: `media_time_s` is used instead.
+        /// The playhead (s) at the observation time: `currentTime` read in the same callback, less
+        /// the time the callback ran after its `now` (at the playback rate), so that a callback
+        /// delayed by a busy main thread does not look like a playhead that fell behind. The stall
+        /// rule measures how far it fell behind the wall clock. NaN when unknown: `media_time_s`
+        /// is used instead.
         position_s: f64,
         /// `playbackRate` at the callback (≤ 0 or NaN: taken as 1): media seconds per wall second.
         playback_rate: f64,

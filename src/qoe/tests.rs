@@ -493,6 +493,15 @@ fn qoe_preloaded_frame_presented_again_after_play_is_not_the_start() {
     let m = s.metrics(1200.0);
     assert!(m.preloaded);
     assert_eq!(m.startup_ms, Some(60.0));
+    // A frame whose callback time precedes the play event's time (the page called play() after
+    // the rendering step began) was presented before the intent: not the start either.
+    let mut s = Script::new();
+    s.at(0.0, O::SourceAttached)
+        .at(1000.0, O::PlayIntent { autoplay: false })
+        .at(1000.0, O::Play)
+        .frame(995.0, 0.04)
+        .frames(1066.0, 1200.0, 20.0);
+    assert_eq!(s.metrics(1200.0).startup_ms, Some(66.0));
 }
 
 #[test]
