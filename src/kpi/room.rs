@@ -789,8 +789,8 @@ impl Room {
                 .collect(),
             repeat_payments: self.repeat_payments,
             repeat_enters: self.repeat_enters,
-            sessions_without_enter: self.sessions.iter().filter(|s| s.enter.is_none()).count()
-                as u64,
+            // kept as a counter: a scan of every session made snapshots O(sessions)
+            sessions_without_enter: self.orphan_sessions,
             watermark_ms: self.watermark,
         }
     }
