@@ -1,7 +1,7 @@
 //! Regression tests from fuzzing (`fuzz/`, docs/fuzzing.md): each is a minimized input a
 //! cargo-fuzz target found, replayed through the crate's public API with the invariant it broke.
-//! A test for a finding not fixed yet is `#[ignore]`d with the reason; run those with
-//! `cargo test --all-features --test fuzz_regressions -- --include-ignored`.
+//! A test for a finding not fixed yet is `#[ignore]`d with the reason (none at the moment: both
+//! QoE ratio findings are fixed by clamping the ratios to [0, 1] in the monitor).
 
 use livekpi::qoe::{Monitor, Observation, QoeConfig, QoeMetrics};
 
@@ -26,7 +26,6 @@ fn assert_unit_ratios(m: &QoeMetrics) {
 /// (The fuzzer's input used a custom stall threshold and freeze gap; with the defaults about 1 %
 /// of such random sessions show it.)
 #[test]
-#[ignore = "fuzz finding, not fixed yet: rebuffer_ratio_watch 1 ulp above 1 (src/qoe/monitor.rs)"]
 fn qoe_rebuffer_ratio_watch_at_most_one() {
     let mut m = Monitor::new(QoeConfig::default(), 103_389.333_333_333_33);
     let t0 = 103_986.619_047_619_04;
@@ -58,7 +57,6 @@ const START: f64 = 1_735_000_000_000.0;
 /// qoe_observations: a tiny fit scale (scale ≈ 0, downscale fraction 1.0) for 1722 s, then an
 /// upscaled size: the time-weighted `downscale_mean` comes out as 1.0000000000000002.
 #[test]
-#[ignore = "fuzz finding, not fixed yet: downscale_mean 1 ulp above 1 (src/qoe/monitor.rs)"]
 fn qoe_downscale_mean_at_most_one() {
     let mut m = Monitor::new(QoeConfig::default(), START);
     let mut t = START;

@@ -199,10 +199,9 @@ fn opt_duration(name: &str, v: Option<f64>) {
     }
 }
 
-/// How far above 1 a ratio may come out. Known finding (tests/fuzz_regressions.rs, ignored until
-/// fixed in the monitor): `rebuffer_ratio_watch` and `downscale_mean` can be 1 ulp above 1
-/// (floating-point rounding of sums and differences). Set to 0.0 once the monitor clamps them.
-const RATIO_SLACK: f64 = 1e-9;
+/// How far above 1 a ratio may come out: none (the monitor clamps its ratios to [0, 1]; the two
+/// findings that came 1 ulp above are regression tests in tests/fuzz_regressions.rs).
+const RATIO_SLACK: f64 = 0.0;
 
 fn unit(name: &str, v: Option<f64>) {
     if let Some(v) = v {

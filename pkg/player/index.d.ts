@@ -55,6 +55,20 @@ export interface HlsLike {
 /** An adapter for hls.js (bitrate switches, program-date-time, fatal errors, segment TTFB, live edge). */
 export declare function hlsjs(hls: HlsLike): Adapter;
 
+/** Summary delivery counters of a view. */
+export interface UpstreamStatus {
+  /** Summaries sent (fetch or beacon). */
+  sent: number;
+  /** Summaries the collector acknowledged (2xx). */
+  acked: number;
+  /** Failed sends (network or 5xx), each retried later with jittered backoff. */
+  failures: number;
+  /** Sequence number of the newest unacknowledged summary (kept for retry and persisted), or null. */
+  pendingSeq: number | null;
+  /** Current retry backoff, ms (0 when healthy). */
+  backoffMs: number;
+}
+
 export interface AttachOptions {
   /** Minimum stall counted, ms (default 100). */
   stallThresholdMs?: number;
@@ -62,6 +76,14 @@ export interface AttachOptions {
   timeSyncUrl?: string;
   /** Player-library adapters, e.g. `[hlsjs(hls)]`. */
   adapters?: Adapter[];
+  /** The collector's summary URL (e.g. `/api/summary`); with `roomId`, summaries are sent there. */
+  collectorUrl?: string;
+  /** The live room (1–64 bytes of UTF-8) the summaries belong to. */
+  roomId?: string;
+  /** Periodic summary interval, ms (default 30000; at least 1000). */
+  flushIntervalMs?: number;
+  /** Share of views that send summaries (0..1, default 1); every view still measures locally. */
+  sampleRate?: number;
 }
 
 export interface QoeHandle {

@@ -16,6 +16,8 @@ export const ready = init().then(
   () => false,
 );
 
+import { startUplink } from './uplink.js';
+
 export { newSessionId, version, buildFeatures } from '../dist/player/livekpi_player.js';
 
 const QUEUE_CAP = 1024;
@@ -68,6 +70,7 @@ export function attach(video, options = {}) {
   let pdtMap = null; // [media start s, program-date ms] of the fragment being played
   let liveEdgeFn = null;
   let sessionId = null;
+  let uplink = null; // summary delivery (options.collectorUrl + options.roomId), see uplink.js
   const detachers = [];
 
   const guard = (fn) => (...args) => {
@@ -212,8 +215,20 @@ export function attach(video, options = {}) {
     }),
     /** Reports that the browser's autoplay policy rejected play(). */
     autoplayBlocked: guard(() => emit('autoplayBlocked')),
+    /** Summary delivery counters ({ sent, acked, failures, pendingSeq, backoffMs }), or null when not sending. */
+    upstream: guard(() => uplink?.status() ?? null),
+    /** Sends a summary now (also done every `flushIntervalMs`). */
+    flush: guard(() => uplink?.flush()),
+    /**
+     * The CMCD v1 query-argument value for a media request (`CMCD=` + this), from the monitor's
+     * state and what the player knows (buffer ms, measured throughput kbit/s, top bitrate kbit/s,
+     * object duration ms; undefined = unknown). Empty when not sending.
+     */
+    cmcdQuery: guard((bufferMs, throughputKbps, topBitrateKbps, objectDurationMs) =>
+      uplink ? uplink.uplink.cmcdQuery(monitor, now(), bufferMs ?? NaN, throughputKbps ?? NaN, topBitrateKbps ?? NaN, objectDurationMs ?? NaN) : ''),
     /** Removes every listener, callback and timer. The handle stays readable (as of now). */
     detach: guard(() => {
+      try { uplink?.stop(true); } catch { /* never into the page */ } // the view's final summary
       dead = true;
       endedAt = now();
       for (const off of detachers.splice(0)) {
@@ -247,8 +262,13 @@ export function attach(video, options = {}) {
   ready.then(guard(() => {
     if (!wasmOk) return;
     tables();
-    sessionId = newSessionId();
     monitor = new QoeMonitor(now(), options.stallThresholdMs ?? 100);
+    try {
+      uplink = startUplink(monitor, options, now, guard);
+    } catch {
+      uplink = null; // a bad roomId or no CSPRNG: measure without sending
+    }
+    sessionId = uplink?.sessionId ?? newSessionId();
     const pending = queue;
     queue = null;
     for (const [kind, t, a, b, c, d, e] of pending) emit(kind, t, a, b, c, d, e);

@@ -37,14 +37,19 @@ pub(crate) fn milli(x: Option<f64>) -> Option<u64> {
         return None;
     }
     let s = x * 1000.0;
+    if s >= 1e15 {
+        return None;
+    }
     let f = libm::floor(s);
     let d = s - f;
-    let r = if d > 0.5 || (d == 0.5 && libm::fmod(f, 2.0) != 0.0) {
-        f + 1.0
+    // Parity on the integer (f < 1e15 is exact in both types); no f64 remainder (player size).
+    let whole = f as u64;
+    Some(if d > 0.5 || (d == 0.5 && whole & 1 == 1) {
+        whole + 1
     } else {
-        f
-    };
-    (r < 1e15).then_some(r as u64)
+        whole
+    })
+    .filter(|r| *r < 1_000_000_000_000_000)
 }
 
 /// `s` is a CMCD string value: 1..=`max` bytes, all printable ASCII (RFC 8941 sf-string).
@@ -208,16 +213,16 @@ impl<'o> Dict<'o> {
             push_uri_component(&mut tmp, s);
             self.raw(&tmp);
         } else {
-            // Each `"` or `\` is preceded by a `\` and starts the next run.
-            let mut start = 0;
-            for (i, b) in s.bytes().enumerate() {
+            // Byte by byte (printable ASCII, checked by the caller): no string slicing, whose
+            // boundary checks would bring panic-message formatting into the player build.
+            let mut one = [0u8; 1];
+            for b in s.bytes() {
                 if b == b'"' || b == b'\\' {
-                    self.raw(&s[start..i]);
                     self.raw("\\");
-                    start = i;
                 }
+                one[0] = b;
+                self.raw(core::str::from_utf8(&one).unwrap_or(""));
             }
-            self.raw(&s[start..]);
         }
         self.raw("\"");
     }

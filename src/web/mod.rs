@@ -21,6 +21,8 @@ pub mod console;
 pub mod error;
 #[cfg(feature = "player")]
 pub mod player;
+#[cfg(feature = "player")]
+pub mod uplink;
 
 /// The version of the livekpi crate this module was built from (`Cargo.toml` `package.version`).
 #[wasm_bindgen(js_name = version)]

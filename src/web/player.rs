@@ -219,6 +219,13 @@ pub struct QoeMonitor {
     inner: Monitor,
 }
 
+impl QoeMonitor {
+    /// The core monitor (for the uplink's summaries and CMCD).
+    pub(crate) fn core(&self) -> &Monitor {
+        &self.inner
+    }
+}
+
 #[wasm_bindgen]
 impl QoeMonitor {
     /// A monitor created at `now_ms` (client epoch ms, `performance.timeOrigin +
