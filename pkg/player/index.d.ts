@@ -99,9 +99,15 @@ export interface QoeHandle {
   playIntent(autoplay?: boolean): void;
   /** Reports that the browser's autoplay policy rejected play(). */
   autoplayBlocked(): void;
+  /** Summary delivery counters, or null when this view does not send (no collector, sampled out). */
+  upstream(): UpstreamStatus | null;
+  /** Sends a summary now (also done every `flushIntervalMs`). */
+  flush(): void;
+  /** The CMCD v1 query-argument value for a media request (`CMCD=` + this); empty when not sending. */
+  cmcdQuery(bufferMs?: number, throughputKbps?: number, topBitrateKbps?: number, objectDurationMs?: number): string;
   /**
-   * Removes every listener, callback and timer. The handle stays readable: `metrics()` and
-   * `stalls()` then report the view as of the detach.
+   * Removes every listener, callback and timer and sends the view's final summary. The handle
+   * stays readable: `metrics()` and `stalls()` then report the view as of the detach.
    */
   detach(): void;
 }
