@@ -29,11 +29,25 @@ source.addEventListener('batch', (e) => {
 });
 source.onerror = () => postMessage({ type: 'status', status: 'reconnecting' });
 
+// The technical layer: viewer summaries merged by the demo's collector (room "demo").
+let qoe = null;
+async function pollQoe() {
+  try {
+    const res = await fetch('/api/collector/rooms?room=demo', { cache: 'no-store' });
+    qoe = res.ok ? await res.json() : null;
+    dirty = true;
+  } catch {
+    /* the collector is optional: the technical layer then shows dashes */
+  }
+}
+pollQoe();
+setInterval(pollQoe, 5000);
+
 setInterval(() => {
   if (!room || !dirty) return;
   dirty = false;
   const t0 = performance.now();
   const snapshot = room.snapshot(simNowMs);
   const snapshotMs = performance.now() - t0;
-  postMessage({ type: 'snapshot', snapshot, simNowMs, ingested, rejected, snapshotMs });
+  postMessage({ type: 'snapshot', snapshot, simNowMs, ingested, rejected, snapshotMs, qoe });
 }, 1000);

@@ -24,7 +24,7 @@ chart('chart-online', '在线 online', '#3370ff');
 chart('chart-interaction', '互动率 interaction', '#00b42a');
 chart('chart-gmv', 'GMV ¥', '#ff4d4f');
 
-function render({ snapshot: s, simNowMs, ingested, rejected, snapshotMs }) {
+function render({ snapshot: s, simNowMs, ingested, rejected, snapshotMs, qoe }) {
   const r = s.result;
   const p = s.process;
   $('clock').textContent = `直播时间 stream time ${new Date(simNowMs).toISOString().slice(11, 19)} UTC · 第 ${s.minutes} 分钟`;
@@ -50,10 +50,20 @@ function render({ snapshot: s, simNowMs, ingested, rejected, snapshotMs }) {
     tile('点击-成交 CVR', pct(p.click_purchase_rate), frac(p.click_purchase_rate)),
     tile('观看-成交 view→buy', pct(p.view_purchase_rate), frac(p.view_purchase_rate)),
   ].join('');
-  $('layer-tech').innerHTML = [
-    tile('首帧 first frame', '—', '来自观众端汇总 from viewer summaries'),
-    tile('卡顿率 stall rate', '—', '来自观众端汇总 from viewer summaries'),
-    tile('延迟 latency', '—', '来自观众端汇总 from viewer summaries'),
+  const t = qoe?.total;
+  const none = '打开观众页 open /viewer.html';
+  const q = (k) => t?.quantiles?.[k];
+  $('layer-tech').innerHTML = t ? [
+    tile('观众端会话 viewer sessions', num(Math.round(t.distinct_viewers)), 'HLL (DataSketches)'),
+    tile('秒开率 ≤1 s start', pct(t.rates.fast_start_rate), frac(t.rates.fast_start_rate)),
+    tile('首帧 P50 first frame', q('startup_ms')?.n ? `${Math.round(q('startup_ms').p50)} ms` : '—', q('startup_ms')?.n ? `P90 ${Math.round(q('startup_ms').p90)} ms` : ''),
+    tile('卡顿率 stall rate', pct(t.rates.stall_rate), frac(t.rates.stall_rate)),
+    tile('延迟 latency', t.rates.latency_mean_ms.value === null ? '—' : `${(t.rates.latency_mean_ms.value / 1000).toFixed(2)} s`, 'glass-to-glass, mean'),
+    tile('起播失败 startup failures', pct(t.rates.startup_failure_rate), frac(t.rates.startup_failure_rate)),
+  ].join('') : [
+    tile('首帧 first frame', '—', none),
+    tile('卡顿率 stall rate', '—', none),
+    tile('延迟 latency', '—', none),
   ].join('');
 
   const minutes = s.scene.minutes;
@@ -73,7 +83,7 @@ function render({ snapshot: s, simNowMs, ingested, rejected, snapshotMs }) {
   $('regions').innerHTML = '<tr><th>地域 region</th><th>观看 viewers</th><th>成交 buyers</th><th>转化 conv.</th></tr>' +
     s.people.regions.slice(0, 10).map((g) => `<tr><td>${g.key}</td><td>${num(g.viewers)}</td><td>${num(g.buyers)}</td><td>${pct(g.conversion)}</td></tr>`).join('');
 
-  window.__console = { snapshot: s, simNowMs, renderedAt: performance.now() };
+  window.__console = { snapshot: s, simNowMs, qoe, renderedAt: performance.now() };
   document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
 }
 

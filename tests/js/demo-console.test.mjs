@@ -5,6 +5,10 @@ import assert from 'node:assert/strict';
 import { startServer } from '../../www/server.mjs';
 import { launchChromium } from './support/chromium.mjs';
 import { Room, generateEventsNdjson } from '../../pkg/console/node.js';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const OUT = fileURLToPath(new URL('../e2e/out/', import.meta.url));
 
 const ROOM = { seed: 99, speed: 60, durationMin: 60, arrivals: 1500, products: 8 };
 let server;
@@ -55,5 +59,38 @@ test('the console renders the KPIs the engine computes for the events delivered 
   assert.ok(shown.result.includes(yuan(expected.result.gmv_fen)), `GMV ${yuan(expected.result.gmv_fen)} in ${shown.result}`);
   assert.ok(shown.process.includes(String(expected.process.viewers)), `viewers ${expected.process.viewers}`);
   assert.equal(shown.goodsRows, Math.min(12, expected.goods.length));
+  assert.deepEqual(errors, []);
+});
+
+test("a viewer page's summary shows up in the console's technical layer (screenshots in tests/e2e/out)", async () => {
+  mkdirSync(OUT, { recursive: true });
+  const viewer = await browser.newPage();
+  const errors = [];
+  viewer.on('pageerror', (e) => errors.push(e.message));
+  await viewer.setViewportSize({ width: 1100, height: 600 });
+  await viewer.goto(`${server.url}/viewer.html`);
+  await viewer.waitForFunction(() => window.qoe?.metrics()?.startupMs > 0, null, { timeout: 30_000 });
+  // Send a summary now instead of waiting for the 10 s flush, and wait for the collector's ack.
+  await viewer.evaluate(() => window.qoe.flush());
+  await viewer.waitForFunction(() => window.qoe.upstream()?.acked >= 1, null, { timeout: 15_000 });
+  const startupMs = await viewer.evaluate(() => window.qoe.metrics().startupMs);
+  await viewer.screenshot({ path: `${OUT}viewer.png` });
+
+  const rooms = await (await fetch(`${server.url}/api/collector/rooms?room=demo`)).json();
+  assert.equal(Math.round(rooms.total.distinct_viewers), 1);
+  assert.equal(rooms.total.quantiles.startup_ms.n, 1);
+  assert.ok(Math.abs(rooms.total.quantiles.startup_ms.p50 - startupMs) <= 1, `${rooms.total.quantiles.startup_ms.p50} vs ${startupMs}`);
+
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.setViewportSize({ width: 1400, height: 1100 });
+  await page.goto(`${server.url}/console.html`);
+  await page.waitForFunction(() => window.__console?.qoe?.total, null, { timeout: 30_000 });
+  const tech = await page.evaluate(() => document.getElementById('layer-tech').innerText);
+  assert.match(tech, /viewer sessions\s*1\b/);
+  assert.match(tech, new RegExp(`${Math.round(startupMs)} ms`));
+  await page.screenshot({ path: `${OUT}console.png`, fullPage: true });
+  await viewer.close();
+  await page.close();
   assert.deepEqual(errors, []);
 });
