@@ -1,0 +1,36 @@
+//! Real-time insight over a room: streaming alerts and a final-GMV forecast.
+//!
+//! Pure Rust (no JS types), like [`crate::kpi`]: series come in as numbers per minute.
+//!
+//! # Alerts
+//! [`Detector`] watches one per-minute series with an EWMA control chart or a two-sided tabular
+//! CUSUM ([`Chart`]), standardised by a robust baseline (warm-up mean / sample sd, then an EWMA
+//! of mean and variance whose updates are clipped to μ ± clip·σ and paused while an alert is
+//! raised). Warm-up (no alert on the first N values), hysteresis (raised until the statistic
+//! falls below a lower release level) and cool-down (no new alert for M minutes after one
+//! clears) make one incident give one alert. [`AlertEngine`] runs the ready-made rules over a
+//! room's completed minute rows ([`AlertEngine::push_minute`] / [`AlertEngine::push_snapshot`],
+//! each minute evaluated once) and per-region QoE minutes ([`AlertEngine::push_qoe`]):
+//! interaction-rate drop, online cliff, click→order collapse while clicks hold, stall-rate and
+//! latency spikes per region. Each [`Alert`] carries its evidence and serialises to JSON.
+//!
+//! # Forecast
+//! [`forecast`] predicts the final GMV from the completed minutes, combining the room's past
+//! completion curves ([`PastStream`]) and the current funnel, with an interval (80 % by
+//! default) and the naive linear extrapolation beside it.
+#![forbid(unsafe_code)]
+
+pub mod detect;
+pub mod forecast;
+pub mod rules;
+
+#[cfg(test)]
+mod tests;
+
+pub use detect::{Baseline, Chart, Detector, DetectorConfig, Direction, Sides, Signal, State};
+pub use forecast::{forecast, Estimate, Forecast, ForecastConfig, PastStream, StreamMinute, Z80};
+pub use rules::{
+    Alert, AlertEngine, AlertEngineConfig, Monitor, QoeMinute, ACTION_CHANGE_SCRIPT,
+    ACTION_CHECK_CHECKOUT, ACTION_CHECK_STREAM, ACTION_SWITCH_ROUTE, RULE_CONVERSION_COLLAPSE,
+    RULE_INTERACTION_DROP, RULE_LATENCY_SPIKE, RULE_ONLINE_CLIFF, RULE_STALL_SPIKE,
+};
