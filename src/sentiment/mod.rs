@@ -44,7 +44,7 @@ pub const WINDOW: usize = 3;
 /// Multiplier of a negated sentiment term.
 pub const NEGATION_FACTOR: f64 = -0.75;
 /// Multiplier of a question clause.
-pub const QUESTION_FACTOR: f64 = 0.3;
+pub const QUESTION_FACTOR: f64 = 0.2;
 /// Multiplier of what came before a contrast word.
 pub const CONTRAST_BEFORE: f64 = 0.5;
 /// Multiplier of what follows a contrast word.
