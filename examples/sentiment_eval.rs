@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --release --features console --example sentiment_eval
 //! cargo run --release --features console --example sentiment_eval -- --errors dev
+//! cargo run --release --features console --example sentiment_eval -- --dump   # text<TAB>label
 //! ```
 //!
 //! Asserts held-out macro-F1 ≥ `HELDOUT_MACRO_F1_FLOOR` and prints `N passed, M failed`.
@@ -13,8 +14,6 @@ use std::time::Instant;
 
 /// Floor for the held-out macro-F1 (checked; the exit status is 1 below it).
 const HELDOUT_MACRO_F1_FLOOR: f64 = 0.75;
-
-const LABELS: [Label; 3] = [Label::Positive, Label::Neutral, Label::Negative];
 
 struct Row {
     split: String,
@@ -48,6 +47,7 @@ fn load(path: &str) -> Vec<Row> {
 }
 
 /// (accuracy, macro-F1, confusion[gold][pred]) of predictions.
+#[allow(clippy::needless_range_loop)]
 pub fn metrics(pairs: &[(Label, Label)]) -> (f64, f64, [[u32; 3]; 3]) {
     let mut cm = [[0u32; 3]; 3];
     for &(g, p) in pairs {
@@ -62,7 +62,11 @@ pub fn metrics(pairs: &[(Label, Label)]) -> (f64, f64, [[u32; 3]; 3]) {
         let gold: f64 = cm[k].iter().map(|&x| x as f64).sum();
         let p = if pred > 0.0 { tp / pred } else { 0.0 };
         let r = if gold > 0.0 { tp / gold } else { 0.0 };
-        f1s += if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+        f1s += if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
     }
     (acc, f1s / 3.0, cm)
 }
@@ -81,6 +85,12 @@ fn main() {
             concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sentiment/labelled.tsv").to_string()
         });
     let rows = load(&path);
+    if args.iter().any(|a| a == "--dump") {
+        for r in &rows {
+            println!("{}\t{}", r.text, analyze(&r.text).label.as_str());
+        }
+        return;
+    }
     println!(
         "livekpi sentiment: lexicon {} terms, labelled set {} comments ({path})",
         Lexicon::builtin().len(),
@@ -99,8 +109,14 @@ fn main() {
     );
     let mut heldout_f1 = None;
     for s in &splits {
-        let sel: Vec<&Row> = rows.iter().filter(|r| s == "all" || &r.split == s).collect();
-        let pairs: Vec<(Label, Label)> = sel.iter().map(|r| (r.gold, analyze(&r.text).label)).collect();
+        let sel: Vec<&Row> = rows
+            .iter()
+            .filter(|r| s == "all" || &r.split == s)
+            .collect();
+        let pairs: Vec<(Label, Label)> = sel
+            .iter()
+            .map(|r| (r.gold, analyze(&r.text).label))
+            .collect();
         let (acc, f1, cm) = metrics(&pairs);
         let gold: Vec<u32> = cm.iter().map(|r| r.iter().sum()).collect();
         println!(
@@ -140,7 +156,6 @@ fn main() {
     }
     // Throughput: the whole set, repeated.
     let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
-    let _ = LABELS;
     let mut n = 0u64;
     let mut sink = 0.0;
     let t0 = Instant::now();
