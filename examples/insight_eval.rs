@@ -3,7 +3,7 @@
 //! linear extrapolation.
 //!
 //! Usage: `cargo run --release --features console --example insight_eval -- [seeds]`
-//! (default 24 seeds; each stream is 120 minutes with 1,500–3,000 expected arrivals).
+//! (default 24 seeds; each stream is 120 minutes with 6,000–12,000 expected arrivals).
 
 #[cfg(feature = "console")]
 fn main() {
@@ -24,13 +24,15 @@ mod eval {
         StreamMinute, RULE_CONVERSION_COLLAPSE, RULE_INTERACTION_DROP, RULE_LATENCY_SPIKE,
         RULE_ONLINE_CLIFF, RULE_STALL_SPIKE,
     };
-    use livekpi::kpi::{generate, Event, EventType, GenConfig, MinuteRow, Room, RoomConfig, SplitMix64};
+    use livekpi::kpi::{
+        generate, Event, EventType, GenConfig, MinuteRow, Room, RoomConfig, SplitMix64,
+    };
 
     const REGIONS: usize = 6;
 
     fn gen_cfg(seed: u64) -> GenConfig {
         let mut g = GenConfig::new(seed);
-        g.arrivals = 1500 + ((seed * 337) % 1500) as u32;
+        g.arrivals = 6000 + ((seed * 3371) % 6000) as u32;
         g
     }
 
@@ -108,8 +110,10 @@ mod eval {
         events
             .iter()
             .filter(|e| {
-                !(matches!(e.kind, EventType::Like | EventType::Comment | EventType::Share)
-                    && in_window(e, g, t0, len))
+                !(matches!(
+                    e.kind,
+                    EventType::Like | EventType::Comment | EventType::Share
+                ) && in_window(e, g, t0, len))
             })
             .cloned()
             .collect()
@@ -128,13 +132,15 @@ mod eval {
     }
 
     /// 60 % of the sessions open at minute t0 leave at its first ms (their later heartbeats and
-    /// leaves removed), and half of the enters of the next `len` minutes are removed.
+    /// leaves removed), and 70 % of the enters of the next `len` minutes are removed.
     fn inject_cliff(events: &[Event], g: &GenConfig, t0: i64, len: i64) -> Vec<Event> {
         let t = g.stream_start_ms + t0 * 60_000;
         let mut enter: HashMap<&str, (i64, &str)> = HashMap::new();
         let mut end: HashMap<&str, i64> = HashMap::new();
         for e in events {
-            let Some(s) = e.session.as_deref() else { continue };
+            let Some(s) = e.session.as_deref() else {
+                continue;
+            };
             match e.kind {
                 EventType::Enter => {
                     enter.insert(s, (e.ts, e.viewer.as_deref().unwrap_or("")));
@@ -158,6 +164,7 @@ mod eval {
             })
             .filter(|_| rng.chance(0.6))
             .collect();
+        let mut rng2 = SplitMix64::new(g.seed ^ 0xe7e7);
         let mut out: Vec<Event> = events
             .iter()
             .filter(|e| {
@@ -168,10 +175,7 @@ mod eval {
                     {
                         return false;
                     }
-                    if e.kind == EventType::Enter
-                        && in_window(e, g, t0, len)
-                        && e.id.len() % 2 == 0
-                    {
+                    if e.kind == EventType::Enter && in_window(e, g, t0, len) && rng2.chance(0.7) {
                         return false;
                     }
                 }
@@ -199,7 +203,10 @@ mod eval {
         fn add(&mut self, alerts: &[Alert], rule: &str, t0: i64, len: i64) {
             let mine: Vec<&Alert> = alerts.iter().filter(|a| a.rule == rule).collect();
             self.early_false += mine.iter().filter(|a| a.minute < t0).count();
-            match mine.iter().find(|a| a.minute >= t0 && a.minute <= t0 + len + 5) {
+            match mine
+                .iter()
+                .find(|a| a.minute >= t0 && a.minute <= t0 + len + 5)
+            {
                 Some(a) => self.delays.push(a.minute - t0),
                 None => self.missed += 1,
             }
@@ -209,7 +216,9 @@ mod eval {
             d.sort();
             let med = d.get(d.len() / 2).copied();
             let mean = d.iter().sum::<i64>() as f64 / d.len().max(1) as f64;
-            let p90 = d.get(((d.len() * 9).div_ceil(10)).saturating_sub(1)).copied();
+            let p90 = d
+                .get(((d.len() * 9).div_ceil(10)).saturating_sub(1))
+                .copied();
             let f = |x: Option<i64>| x.map_or("-".into(), |v| v.to_string());
             println!(
                 "| {name:<32} | {:>2}/{n:<2} | {:>5.2} | {:>6} | {:>4} | {:>4} | {:>12} |",
@@ -274,16 +283,24 @@ mod eval {
         println!("| incident (rule)                  | found | mean  | median | p90  | max  | early alerts |");
         println!("|----------------------------------|-------|-------|--------|------|------|--------------|");
         d_int.row("no interaction 10 min (interaction_drop)", ns);
-        d_cliff.row("60 % leave at once (online_cliff)", ns);
+        d_cliff.row("60 % leave, −70 % enters 10 min (online_cliff)", ns);
         d_conv.row("no orders 15 min (conversion_collapse)", ns);
         d_stall.row("region stall ×4 8 min (stall_spike)", ns);
         d_lat.row("region latency ×1.8 8 min (latency_spike)", ns);
         println!("\nFalse alerts on incident-free streams ({hours:.0} stream-hours; QoE: {REGIONS} regions each):\n");
         println!("| rule                 | alerts | per stream-hour | per region-hour |");
         println!("|----------------------|--------|-----------------|-----------------|");
-        for rule in [RULE_INTERACTION_DROP, RULE_ONLINE_CLIFF, RULE_CONVERSION_COLLAPSE] {
+        for rule in [
+            RULE_INTERACTION_DROP,
+            RULE_ONLINE_CLIFF,
+            RULE_CONVERSION_COLLAPSE,
+        ] {
             let c = false_room.get(rule).copied().unwrap_or(0);
-            println!("| {rule:<20} | {c:>6} | {:>15.3} | {:>15} |", c as f64 / hours, "");
+            println!(
+                "| {rule:<20} | {c:>6} | {:>15.3} | {:>15} |",
+                c as f64 / hours,
+                ""
+            );
         }
         for rule in [RULE_STALL_SPIKE, RULE_LATENCY_SPIKE] {
             let c = false_qoe.get(rule).copied().unwrap_or(0);
@@ -295,8 +312,14 @@ mod eval {
         }
 
         // forecast: leave-one-out history
-        let past: Vec<PastStream> = clean_rows.iter().map(|r| PastStream::from_rows(r)).collect();
-        println!("\n## GMV forecast ({ns} streams; history = the other {} streams)\n", ns - 1);
+        let past: Vec<PastStream> = clean_rows
+            .iter()
+            .map(|r| PastStream::from_rows(r))
+            .collect();
+        println!(
+            "\n## GMV forecast ({ns} streams; history = the other {} streams)\n",
+            ns - 1
+        );
         println!("APE = |forecast − final| / final. Coverage: share of streams whose final GMV is inside the 80 % interval.\n");
         println!("| elapsed | naive MAPE | naive MdAPE | history MAPE | funnel MAPE | combined MAPE | combined MdAPE | 80 % coverage | mean width / final |");
         println!("|---------|------------|-------------|--------------|-------------|---------------|----------------|---------------|--------------------|");

@@ -117,6 +117,14 @@ pub struct DetectorConfig {
     pub min_sigma_rel: f64,
     /// Minimum relative shift |shift| / |μ| for an alert to be raised (0 = no condition).
     pub min_shift_rel: f64,
+    /// Rolling-window baseline: when > 0, μ = median and σ = 1.4826·MAD of the last `window`
+    /// values taken into the baseline (the warm-up values, then every value while no alert is
+    /// raised) instead of the EWMA baseline (`baseline_alpha` and `clip` unused).
+    pub window: usize,
+    /// Huber clipping of the chart input: x enters the EWMA / CUSUM as
+    /// `clamp(x, μ − u_clip·σ, μ + u_clip·σ)`, so one outlier minute moves the statistic by at
+    /// most `u_clip` sigmas (∞ = off).
+    pub u_clip: f64,
 }
 
 impl DetectorConfig {
@@ -137,6 +145,8 @@ impl DetectorConfig {
             min_sigma: 0.0,
             min_sigma_rel: 0.0,
             min_shift_rel: 0.0,
+            window: 0,
+            u_clip: f64::INFINITY,
         }
     }
     /// A CUSUM chart: k, h, release, cap = 2h; otherwise as [`DetectorConfig::ewma`].
@@ -174,7 +184,8 @@ impl DetectorConfig {
 }
 
 /// Robust running baseline: mean and sample variance of the warm-up values, then an EWMA of
-/// mean and variance with updates clipped to `μ ± clip·σ` (see [`DetectorConfig`]).
+/// mean and variance with updates clipped to `μ ± clip·σ`; or, with `window` > 0, median and
+/// 1.4826·MAD of a rolling window (see [`DetectorConfig`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Baseline {
     n: usize,
@@ -182,9 +193,34 @@ pub struct Baseline {
     sumsq: f64,
     mean: f64,
     var: f64,
+    buf: std::collections::VecDeque<f64>,
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 impl Baseline {
+    fn push_window(&mut self, x: f64, len: usize) {
+        self.buf.push_back(x);
+        while self.buf.len() > len {
+            self.buf.pop_front();
+        }
+        let mut v: Vec<f64> = self.buf.iter().copied().collect();
+        let m = median(&mut v);
+        let mut dev: Vec<f64> = v.iter().map(|x| (x - m).abs()).collect();
+        let mad = 1.4826 * median(&mut dev);
+        self.mean = m;
+        self.var = mad * mad;
+    }
     fn new() -> Baseline {
         Baseline {
             n: 0,
@@ -192,6 +228,7 @@ impl Baseline {
             sumsq: 0.0,
             mean: 0.0,
             var: 0.0,
+            buf: Default::default(),
         }
     }
     /// Baseline mean μ.
@@ -241,8 +278,9 @@ pub struct Signal {
     pub statistic: f64,
     /// The raise level it passed.
     pub threshold: f64,
-    /// Estimated shift in baseline sigmas, signed. EWMA: `(z − μ) / σ`; CUSUM: `±(k + S / N)`
-    /// with N the minutes since the sum was last 0 (Montgomery's estimate).
+    /// Estimated shift in baseline sigmas, signed. EWMA: `(z − μ) / σ`; CUSUM: the mean of the
+    /// unclipped `(x − μ) / σ` over the N minutes since the raised side's sum was last 0 (equal
+    /// to Montgomery's `±(k + S / N)` when neither `u_clip` nor the cap acted).
     pub shift_sigmas: f64,
     /// Estimated shift relative to the baseline mean: `shift_sigmas·σ / |μ|` (null when μ = 0).
     pub shift_rel: Option<f64>,
@@ -260,6 +298,8 @@ pub struct Detector {
     s_dn: f64,
     run_up: u32,
     run_dn: u32,
+    raw_up: f64,
+    raw_dn: f64,
     raised: Option<Direction>,
     last_clear: Option<i64>,
     last_minute: Option<i64>,
@@ -276,6 +316,8 @@ impl Detector {
             s_dn: 0.0,
             run_up: 0,
             run_dn: 0,
+            raw_up: 0.0,
+            raw_dn: 0.0,
             raised: None,
             last_clear: None,
             last_minute: None,
@@ -348,12 +390,23 @@ impl Detector {
             } else {
                 0.0
             };
+            if self.cfg.window > 0 {
+                b.push_window(x, self.cfg.window.max(warm));
+            }
             self.z = b.mean;
             return (State::Warmup, None);
         }
         let mu = self.base.mean;
         let sigma = self.sigma();
+        let xr = x;
+        let x = if self.cfg.u_clip.is_finite() {
+            let c = self.cfg.u_clip * sigma;
+            x.clamp(mu - c, mu + c)
+        } else {
+            x
+        };
         let u = if sigma > 0.0 { (x - mu) / sigma } else { 0.0 };
+        let u_raw = if sigma > 0.0 { (xr - mu) / sigma } else { 0.0 };
         // statistics per side (up, down) and shift estimates (signed, sigmas)
         let (stat_up, stat_dn, shift_up, shift_dn) = match self.cfg.chart {
             Chart::Ewma { lambda, .. } => {
@@ -370,15 +423,25 @@ impl Detector {
             Chart::Cusum { k, cap, .. } => {
                 self.s_up = (self.s_up + u - k).max(0.0).min(cap);
                 self.s_dn = (self.s_dn - u - k).max(0.0).min(cap);
-                self.run_up = if self.s_up > 0.0 { self.run_up + 1 } else { 0 };
-                self.run_dn = if self.s_dn > 0.0 { self.run_dn + 1 } else { 0 };
+                if self.s_up > 0.0 {
+                    self.run_up += 1;
+                    self.raw_up += u_raw;
+                } else {
+                    (self.run_up, self.raw_up) = (0, 0.0);
+                }
+                if self.s_dn > 0.0 {
+                    self.run_dn += 1;
+                    self.raw_dn += u_raw;
+                } else {
+                    (self.run_dn, self.raw_dn) = (0, 0.0);
+                }
                 let su = if self.run_up > 0 {
-                    k + self.s_up / self.run_up as f64
+                    self.raw_up / self.run_up as f64
                 } else {
                     0.0
                 };
                 let sd = if self.run_dn > 0 {
-                    -(k + self.s_dn / self.run_dn as f64)
+                    self.raw_dn / self.run_dn as f64
                 } else {
                     0.0
                 };
@@ -420,7 +483,7 @@ impl Detector {
                     state = State::Raised;
                     signal = Some(Signal {
                         minute,
-                        value: x,
+                        value: xr,
                         baseline_mean: mu,
                         baseline_sigma: sigma,
                         statistic: stat,
@@ -432,9 +495,12 @@ impl Detector {
                 }
             }
         }
+        let x = xr;
         if self.raised.is_none() && state != State::Cleared {
             let a = self.cfg.baseline_alpha;
-            if a > 0.0 {
+            if self.cfg.window > 0 {
+                self.base.push_window(x, self.cfg.window.max(warm));
+            } else if a > 0.0 {
                 let c = self.cfg.clip * sigma;
                 let xc = if c > 0.0 { x.clamp(mu - c, mu + c) } else { x };
                 let d = xc - mu;

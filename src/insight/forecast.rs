@@ -176,9 +176,10 @@ fn mean_sd(xs: &[f64]) -> (f64, Option<f64>) {
 
 /// Forecast of the final GMV after the completed minutes `current` of a stream planned for
 /// `total_minutes`, from the past streams `history` (see [`Forecast`] for the definitions).
-/// Combination: inverse-variance weighting of the two estimates (an estimate with sd 0 takes
-/// all the weight); interval `point ± z·sd` with sd = (Σ 1/sdᵢ²)^(−1/2), clipped below at the
-/// GMV so far.
+/// Combination: inverse-variance weights `wᵢ = (1/sdᵢ²) / Σ 1/sdⱼ²` (an estimate with sd 0
+/// takes all the weight); interval `point ± z·sd` with `sd = Σ wᵢ·sdᵢ` (the sd of the weighted
+/// mean of perfectly correlated estimates: both share the GMV so far), clipped below at the GMV
+/// so far.
 pub fn forecast(
     current: &[StreamMinute],
     total_minutes: i64,
@@ -327,9 +328,11 @@ pub fn forecast(
                 let wa = 1.0 / (a.sigma_fen * a.sigma_fen);
                 let wb = 1.0 / (b.sigma_fen * b.sigma_fen);
                 let w = wa / (wa + wb);
+                // the two estimates share the GMV so far and the same stream: the sd of the
+                // weighted mean under perfect correlation (conservative)
                 (
                     w * a.point_fen + (1.0 - w) * b.point_fen,
-                    libm::sqrt(1.0 / (wa + wb)),
+                    w * a.sigma_fen + (1.0 - w) * b.sigma_fen,
                     w,
                 )
             }

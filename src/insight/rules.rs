@@ -155,24 +155,26 @@ pub struct QoeMinute {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AlertEngineConfig {
     /// Interaction rate (down): EWMA λ 0.3, L 3.5, release 1.5, warm-up 15, cool-down 15,
-    /// α 0.05, relative drop ≥ 25 %.
+    /// median/MAD baseline over 30 minutes, relative drop ≥ 25 %.
     pub interaction: DetectorConfig,
-    /// Online viewers (down): CUSUM k 1, h 5, release 2, warm-up 15, cool-down 15, α 0.1,
-    /// σ ≥ 3 % of μ, relative drop ≥ 20 %.
+    /// Online viewers (down): CUSUM k 0.5, h 5, release 2, warm-up 15, cool-down 15,
+    /// median/MAD baseline over 30 minutes, σ ≥ 3 % of μ, relative drop ≥ 20 %.
     pub online: DetectorConfig,
-    /// Click→order rate (down): CUSUM k 0.5, h 5, release 2, warm-up 15, cool-down 15, α 0.05,
-    /// σ ≥ 0.02.
+    /// Click→order rate (down): CUSUM k 0.5, h 4, release 1.5, warm-up 15, cool-down 15,
+    /// median/MAD baseline over 30 minutes, σ ≥ 0.02.
     pub conversion: DetectorConfig,
     /// Clicks hold when the clicks of the last `clicks_hold_window` minutes average at least
     /// this share of the clicks baseline. Default 0.6.
     pub clicks_hold_ratio: f64,
     /// Window (minutes) of the clicks-hold check. Default 3.
     pub clicks_hold_window: usize,
-    /// Stall rate per region (up): CUSUM k 1, h 6, release 2, warm-up 10, cool-down 15,
-    /// α 0.05, σ ≥ 0.002 and ≥ 10 % of μ, relative rise ≥ 50 %.
+    /// Stall rate per region (up): CUSUM k 1, h 5, release 2, warm-up 10, cool-down 15,
+    /// median/MAD baseline over 30 minutes, input clipped at 3σ, σ ≥ 0.002 and ≥ 10 % of μ,
+    /// relative rise ≥ 100 %.
     pub stall: DetectorConfig,
-    /// Latency per region (up): CUSUM k 1, h 6, release 2, warm-up 10, cool-down 15, α 0.05,
-    /// σ ≥ 50 ms and ≥ 5 % of μ, relative rise ≥ 30 %.
+    /// Latency per region (up): CUSUM k 1, h 5, release 2, warm-up 10, cool-down 15,
+    /// median/MAD baseline over 30 minutes, input clipped at 3σ, σ ≥ 50 ms and ≥ 5 % of μ,
+    /// relative rise ≥ 30 %.
     pub latency: DetectorConfig,
     /// Minutes of the series carried by each alert. Default 30.
     pub window: usize,
@@ -193,32 +195,37 @@ impl Default for AlertEngineConfig {
             0.05,
         );
         interaction.min_shift_rel = 0.25;
+        interaction.window = 30;
         let mut online = base(
-            DetectorConfig::cusum(1.0, 5.0, 2.0).sides(Sides::Down),
+            DetectorConfig::cusum(0.5, 5.0, 2.0).sides(Sides::Down),
             15,
             15,
             0.1,
         );
         online.min_sigma_rel = 0.03;
         online.min_shift_rel = 0.2;
+        online.window = 30;
         let mut conversion = base(
-            DetectorConfig::cusum(0.5, 5.0, 2.0).sides(Sides::Down),
+            DetectorConfig::cusum(0.5, 4.0, 1.5).sides(Sides::Down),
             15,
             15,
             0.05,
         );
         conversion.min_sigma = 0.02;
+        conversion.window = 30;
         let mut stall = base(
-            DetectorConfig::cusum(1.0, 6.0, 2.0).sides(Sides::Up),
+            DetectorConfig::cusum(1.0, 5.0, 2.0).sides(Sides::Up),
             10,
             15,
             0.05,
         );
         stall.min_sigma = 0.002;
         stall.min_sigma_rel = 0.1;
-        stall.min_shift_rel = 0.5;
+        stall.min_shift_rel = 1.0;
+        stall.window = 30;
+        stall.u_clip = 3.0;
         let mut latency = base(
-            DetectorConfig::cusum(1.0, 6.0, 2.0).sides(Sides::Up),
+            DetectorConfig::cusum(1.0, 5.0, 2.0).sides(Sides::Up),
             10,
             15,
             0.05,
@@ -226,6 +233,8 @@ impl Default for AlertEngineConfig {
         latency.min_sigma = 50.0;
         latency.min_sigma_rel = 0.05;
         latency.min_shift_rel = 0.3;
+        latency.window = 30;
+        latency.u_clip = 3.0;
         AlertEngineConfig {
             interaction,
             online,
