@@ -15,6 +15,8 @@ pub mod ids;
 pub mod kpi;
 pub(crate) mod math;
 pub mod qoe;
+#[cfg(feature = "console")]
+pub mod sentiment;
 pub mod summary;
 
 #[cfg(target_arch = "wasm32")]
