@@ -12,6 +12,8 @@ extern crate alloc;
 pub mod cmcd;
 pub mod ids;
 #[cfg(feature = "console")]
+pub mod insight;
+#[cfg(feature = "console")]
 pub mod kpi;
 pub(crate) mod math;
 pub mod qoe;
