@@ -61,7 +61,10 @@ export interface UpstreamStatus {
   sent: number;
   /** Summaries the collector acknowledged (2xx). */
   acked: number;
-  /** Failed sends (network or 5xx), each retried later with jittered backoff. */
+  /**
+   * Failed sends (network or 5xx), each retried later with jittered exponential backoff (2 s up
+   * to 60 s; the periodic flush waits for it), or at once when the browser goes back `online`.
+   */
   failures: number;
   /** Sequence number of the newest unacknowledged summary (kept for retry and persisted), or null. */
   pendingSeq: number | null;

@@ -5,7 +5,8 @@
 // - Every summary is cumulative since the last acknowledged one, so only the newest
 //   unacknowledged summary is ever kept (the retry "queue" is bounded by construction) and the
 //   collector de-duplicates by (session, seq).
-// - Periodic flush (default 30 s) with fetch; on failure a jittered exponential backoff.
+// - Periodic flush (default 30 s) with fetch; on failure a jittered exponential backoff (the
+//   periodic flush waits for it), cut short by the `online` event.
 // - On `visibilitychange` → hidden and on a non-persisted `pagehide`: navigator.sendBeacon
 //   (final on pagehide), or fetch with keepalive when the beacon is refused.
 // - The newest unacknowledged summary is persisted in localStorage when storage allows, and sent
@@ -99,11 +100,14 @@ export function startUplink(monitor, options, now, guard) {
     persist();
     return pending;
   };
+  let retryAt = 0; // while backing off, the periodic flush waits for the retry timer
   const retryLater = () => {
     failures++;
     backoffMs = Math.min(60_000, backoffMs ? backoffMs * 2 : 2_000);
     clearTimeout(retryTimer);
-    retryTimer = setTimeout(flush, backoffMs * (0.5 + Math.random()));
+    const wait = backoffMs * (0.5 + Math.random());
+    retryAt = Date.now() + wait;
+    retryTimer = setTimeout(() => { retryAt = 0; flush(); }, wait);
   };
   const send = guard(async (p) => {
     inflight = true;
@@ -118,7 +122,7 @@ export function startUplink(monitor, options, now, guard) {
       if (res.ok) {
         acked++;
         up.ack(p.seq);
-        backoffMs = 0;
+        backoffMs = retryAt = 0;
         if (pending && pending.seq === p.seq) {
           pending = null;
           persist();
@@ -154,10 +158,19 @@ export function startUplink(monitor, options, now, guard) {
     if (document.visibilityState === 'hidden') beacon(false);
   });
   const onPageHide = guard((e) => beacon(!e.persisted));
+  // Back online: send now (not after the remaining backoff), and what earlier loads left.
+  const onOnline = guard(() => {
+    clearTimeout(retryTimer);
+    retryAt = 0;
+    flush();
+    resendPersisted(key);
+  });
+  const tick = () => { if (Date.now() >= retryAt) flush(); };
 
-  const timer = setInterval(flush, intervalMs);
+  const timer = setInterval(tick, intervalMs);
   document.addEventListener('visibilitychange', onVisibility);
   addEventListener('pagehide', onPageHide);
+  addEventListener('online', onOnline);
   resendPersisted(key);
 
   return {
@@ -171,6 +184,7 @@ export function startUplink(monitor, options, now, guard) {
       clearTimeout(retryTimer);
       document.removeEventListener('visibilitychange', onVisibility);
       removeEventListener('pagehide', onPageHide);
+      removeEventListener('online', onOnline);
     }),
     status: () => ({ sent, acked, failures, pendingSeq: pending?.seq ?? null, backoffMs }),
     uplink: up,
