@@ -2,7 +2,7 @@
 // Generates TypeScript declarations for the console's JSON shapes from the Rust structs that
 // serialize them (serde `Serialize`, snake_case field names as in Rust), so the published types
 // and the data can never drift apart by hand. Doc comments become JSDoc.
-//   node scripts/gen-types.mjs OUT.d.ts FILE.rs...
+//   node scripts/gen-types.mjs OUT.d.ts FILE.rs[:TypeA,TypeB]...   (a type list takes only those)
 // Handles the shapes the core uses: integers/floats → number, bool, strings, Option<T> → T | null,
 // Vec<T> → T[], [T; N] → tuples, (A, B) → [A, B], named structs, and unit enums with
 // `#[serde(rename_all = "snake_case")]` → string-literal unions. Anything else fails the build.
@@ -61,7 +61,10 @@ function jsdoc(lines, indent) {
   return `${indent}/** ${lines.join(`\n${indent} * `)} */\n`;
 }
 
-for (const file of files) {
+for (const arg of files) {
+  // `FILE.rs:TypeA,TypeB` takes only those types from the file.
+  const [file, only] = arg.split(':');
+  const wanted = only ? new Set(only.split(',')) : null;
   const lines = readFileSync(file, 'utf8').split('\n');
   let doc = [];
   let attrs = [];
@@ -69,7 +72,8 @@ for (const file of files) {
     const line = lines[i].trim();
     if (line.startsWith('///')) { doc.push(line.slice(3).trim()); continue; }
     if (line.startsWith('#[')) { attrs.push(line); continue; }
-    const serializable = attrs.some((a) => /derive\(.*\bSerialize\b/.test(a));
+    const named = /^pub (?:struct|enum) (\w+)/.exec(line)?.[1];
+    const serializable = attrs.some((a) => /derive\(.*\bSerialize\b/.test(a)) && (!wanted || wanted.has(named));
     const st = /^pub struct (\w+) \{$/.exec(line);
     const en = /^pub enum (\w+) \{$/.exec(line);
     if (serializable && st) {
@@ -95,15 +99,21 @@ for (const file of files) {
         throw new Error(`${file}: enum ${name} needs #[serde(rename_all = "snake_case")] to be typed`);
       }
       const variants = [];
-      for (i++; i < lines.length && lines[i].trim() !== '}'; i++) {
-        const v = /^(\w+),$/.exec(lines[i].trim());
-        if (v) variants.push(`'${snake(v[1])}'`);
-        else if (lines[i].trim() && !lines[i].trim().startsWith('///')) {
-          throw new Error(`${file}: enum ${name}: only unit variants can be typed, found \`${lines[i].trim()}\``);
-        }
+      let unitOnly = true;
+      let depth = 0;
+      for (i++; i < lines.length && !(depth === 0 && lines[i].trim() === '}'); i++) {
+        const l = lines[i].trim();
+        const v = /^(\w+),$/.exec(l);
+        if (depth === 0 && v) variants.push(`'${snake(v[1])}'`);
+        else if (l && !l.startsWith('//') && !l.startsWith('#[')) unitOnly = false;
+        depth += (l.match(/\{/g) ?? []).length - (l.match(/\}/g) ?? []).length;
       }
-      known.add(name);
-      decls.push(`${jsdoc(doc, '')}export type ${name} = ${variants.join(' | ')};`);
+      // Only unit enums can be typed; another enum is left out, and fails the build only if a
+      // generated type uses it (see the `referenced` check below).
+      if (unitOnly) {
+        known.add(name);
+        decls.push(`${jsdoc(doc, '')}export type ${name} = ${variants.join(' | ')};`);
+      }
     }
     if (line && !line.startsWith('#[')) { doc = []; attrs = []; }
   }

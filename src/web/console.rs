@@ -9,11 +9,15 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::error::js_error;
+use crate::insight::{
+    self, Alert, AlertEngine, AlertEngineConfig, ForecastConfig, PastStream, StreamMinute,
+};
 use crate::kpi::{self, Columns, IngestReport, RoomConfig};
+use crate::sentiment;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-import type { Snapshot, IngestReport, IngestStats, Comparison } from './kpi-types.js';
+import type { Snapshot, IngestReport, IngestStats, Comparison, Alert, Forecast, Sentiment, MinutePoint, TopTerms } from './kpi-types.js';
 export type * from './kpi-types.js';
 
 /** Options of a Room. Times are ms since the epoch; durations ms. */
@@ -45,6 +49,9 @@ export interface LiveEvent {
   amount?: number; units?: number; count?: number; text?: string; option?: string | number; cohost?: string | number;
   region?: string; tier?: string; source?: string; follower_since_ms?: number; seen_before?: boolean;
 }
+
+/** A comment for the sentiment series: its minute from the stream start and its text. */
+export interface TimedComment { minute: number; text: string }
 
 /** Parameters of the seeded room generator (all optional but the seed). */
 export interface GeneratorOptions {
@@ -86,6 +93,27 @@ extern "C" {
     /// `IngestStats` (TS).
     #[wasm_bindgen(typescript_type = "IngestStats")]
     pub type IngestStatsJs;
+    /// `Alert[]` (TS).
+    #[wasm_bindgen(typescript_type = "Alert[]")]
+    pub type AlertArrayJs;
+    /// `Forecast` (TS).
+    #[wasm_bindgen(typescript_type = "Forecast")]
+    pub type ForecastJs;
+    /// `number[][]` (TS): past streams' per-minute GMV in fen.
+    #[wasm_bindgen(typescript_type = "number[][]")]
+    pub type GmvHistoryJs;
+    /// `Sentiment` (TS).
+    #[wasm_bindgen(typescript_type = "Sentiment")]
+    pub type SentimentJs;
+    /// `TimedComment[]` (TS).
+    #[wasm_bindgen(typescript_type = "TimedComment[]")]
+    pub type TimedCommentArrayJs;
+    /// `MinutePoint[]` (TS).
+    #[wasm_bindgen(typescript_type = "MinutePoint[]")]
+    pub type MinutePointArrayJs;
+    /// `TopTerms` (TS).
+    #[wasm_bindgen(typescript_type = "TopTerms")]
+    pub type TopTermsJs;
     /// `GeneratorOptions` (TS).
     #[wasm_bindgen(typescript_type = "GeneratorOptions")]
     pub type GeneratorOptionsJs;
@@ -218,10 +246,15 @@ fn u8_col(cols: &JsValue, field: &str) -> Result<Vec<u8>, JsValue> {
     Ok(column::<Uint8Array>(cols, field)?.map_or_else(Vec::new, |a| a.to_vec()))
 }
 
+/// Alerts kept by a room (the newest; older ones drop off).
+const MAX_ALERTS: usize = 500;
+
 /// A live-commerce room: ingest its events, take KPI snapshots at any moment.
 #[wasm_bindgen]
 pub struct Room {
     inner: kpi::Room,
+    alerts: AlertEngine,
+    alert_log: Vec<Alert>,
 }
 
 #[wasm_bindgen]
@@ -232,6 +265,8 @@ impl Room {
     pub fn new(options: RoomOptionsJs) -> Result<Room, JsValue> {
         Ok(Room {
             inner: kpi::Room::new(room_config(&options)?),
+            alerts: AlertEngine::new(AlertEngineConfig::default()),
+            alert_log: Vec::new(),
         })
     }
 
@@ -354,8 +389,60 @@ impl Room {
     }
 
     /// Every KPI as of `nowMs` (ms since epoch) as a plain object. Cheap: O(keys), not O(events).
-    pub fn snapshot(&self, now_ms: f64) -> Result<SnapshotJs, JsValue> {
-        to_js(&self.inner.snapshot(time_arg(now_ms, "snapshot(nowMs)")?))
+    /// Also runs the streaming alert rules over the minutes completed by then (see `alerts()`).
+    pub fn snapshot(&mut self, now_ms: f64) -> Result<SnapshotJs, JsValue> {
+        let snap = self.inner.snapshot(time_arg(now_ms, "snapshot(nowMs)")?);
+        self.alert_log.extend(self.alerts.push_snapshot(&snap));
+        if self.alert_log.len() > MAX_ALERTS {
+            let extra = self.alert_log.len() - MAX_ALERTS;
+            self.alert_log.drain(..extra);
+        }
+        to_js(&snap)
+    }
+
+    /// The alerts raised so far (interaction drop, online cliff, conversion collapse), oldest
+    /// first, each with its evidence (series window, baseline, size of the shift) and the
+    /// suggested action. Rules run on each completed minute once, when `snapshot()` is taken.
+    pub fn alerts(&self) -> Result<AlertArrayJs, JsValue> {
+        to_js(&self.alert_log)
+    }
+
+    /// A forecast of the final GMV (fen) with an 80 % interval as of `nowMs`, from the stream so
+    /// far (traffic × rates × AOV) and `history`: past streams' per-minute GMV in fen (their
+    /// completion curves). Needs the stream end (`streamEndMs` or `endStream`).
+    pub fn forecast(&self, now_ms: f64, history: GmvHistoryJs) -> Result<ForecastJs, JsValue> {
+        let end = self.inner.stream_end_ms().ok_or_else(|| {
+            js_error(
+                "bad_option",
+                "forecast: the stream end is unknown (set `streamEndMs` or call endStream)",
+            )
+        })?;
+        let start = self.inner.config().stream_start_ms;
+        let total_minutes = ((end - start) + 59_999) / 60_000;
+        let h: JsValue = history.into();
+        let past: Vec<PastStream> = if h.is_undefined() || h.is_null() {
+            Vec::new()
+        } else {
+            let series: Vec<Vec<f64>> = serde_wasm_bindgen::from_value(h).map_err(|_| {
+                js_error(
+                    "bad_argument",
+                    "forecast: `history` must be an array of arrays of GMV numbers (fen per minute)",
+                )
+            })?;
+            series
+                .iter()
+                .map(|s| PastStream::from_gmv(&s.iter().map(|x| *x as i64).collect::<Vec<_>>()))
+                .collect()
+        };
+        let snap = self.inner.snapshot(time_arg(now_ms, "forecast(nowMs)")?);
+        let current: Vec<StreamMinute> =
+            snap.scene.minutes.iter().map(StreamMinute::from).collect();
+        to_js(&insight::forecast(
+            &current,
+            total_minutes,
+            &past,
+            &ForecastConfig::default(),
+        ))
     }
 
     /// The same snapshot as JSON text (for export).
@@ -452,4 +539,79 @@ pub fn event_kinds() -> Vec<String> {
         .iter()
         .map(|k| k.name().to_string())
         .collect()
+}
+
+/// The sentiment of one comment (Chinese or English, live-commerce lexicon with negation,
+/// degree words, emoji and net slang): score in [-1, 1], label, and the matched terms.
+#[wasm_bindgen(js_name = analyzeComment)]
+pub fn analyze_comment(text: &str) -> Result<SentimentJs, JsValue> {
+    to_js(&sentiment::analyze(text))
+}
+
+/// Reads `{minute, text}` comments, naming the bad field.
+fn timed_comments(
+    comments: TimedCommentArrayJs,
+    what: &str,
+) -> Result<Vec<(i64, String)>, JsValue> {
+    let v: JsValue = comments.into();
+    let array = v.dyn_into::<Array>().map_err(|_| {
+        js_error(
+            "bad_argument",
+            &format!("{what}: `comments` must be an array of {{minute, text}}"),
+        )
+    })?;
+    let mut out = Vec::with_capacity(array.length() as usize);
+    for (i, c) in array.iter().enumerate() {
+        let minute = Reflect::get(&c, &JsValue::from_str("minute"))
+            .ok()
+            .and_then(|m| m.as_f64())
+            .filter(|m| m.is_finite());
+        let text = Reflect::get(&c, &JsValue::from_str("text"))
+            .ok()
+            .and_then(|t| t.as_string());
+        match (minute, text) {
+            (Some(m), Some(t)) => out.push((m.floor() as i64, t)),
+            (None, _) => {
+                return Err(js_error(
+                    "bad_argument",
+                    &format!("{what}: comments[{i}]: field `minute` must be a finite number"),
+                ))
+            }
+            (_, None) => {
+                return Err(js_error(
+                    "bad_argument",
+                    &format!("{what}: comments[{i}]: field `text` must be a string"),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The per-minute sentiment series of `{minute, text}` comments: from the first to the last
+/// minute, counts per label and the mean score (null for a minute without comments).
+#[wasm_bindgen(js_name = sentimentSeries)]
+pub fn sentiment_series(comments: TimedCommentArrayJs) -> Result<MinutePointArrayJs, JsValue> {
+    let c = timed_comments(comments, "sentimentSeries")?;
+    to_js(&sentiment::minute_series(
+        c.iter().map(|(m, t)| (*m, t.as_str())),
+    ))
+}
+
+/// The `k` most frequent positive and negative terms among `{minute, text}` comments whose
+/// minute is in `[fromMinute, toMinute)`.
+#[wasm_bindgen(js_name = topTerms)]
+pub fn top_terms(
+    comments: TimedCommentArrayJs,
+    from_minute: f64,
+    to_minute: f64,
+    k: u32,
+) -> Result<TopTermsJs, JsValue> {
+    let c = timed_comments(comments, "topTerms")?;
+    let range = (from_minute.floor() as i64)..(to_minute.ceil() as i64);
+    to_js(&sentiment::top_terms(
+        c.iter().map(|(m, t)| (*m, t.as_str())),
+        range,
+        k as usize,
+    ))
 }

@@ -136,3 +136,60 @@ test('bad events are reported with field and position, counted, and the valid re
   assert.equal(stats.rejected, 7);
   assert.equal(room.snapshot(END).process.viewers, 3);
 });
+
+test('alerts: an interaction drop is raised once with its evidence; the clean stream raises none of it', async () => {
+  const { analyzeComment } = await import('../../pkg/console/node.js');
+  assert.equal(typeof analyzeComment, 'function');
+  const text = generateEventsNdjson({ seed: 5, streamStartMs: START, durationMin: 120, arrivals: 8000 });
+  const lines = text.trim().split('\n');
+  const interaction = new Set(['like', 'comment', 'share']);
+  const inIncident = (e) => e.ts >= START + 40 * 60_000 && e.ts < START + 50 * 60_000;
+  const run = (keep) => {
+    const room = new Room({ streamStartMs: START, streamEndMs: END });
+    room.ingest(lines.map((l) => JSON.parse(l)).filter(keep));
+    for (let t = START; t <= END; t += 60_000) room.snapshot(t);
+    return room.alerts().filter((a) => a.rule === 'interaction_drop');
+  };
+  assert.deepEqual(run(() => true), [], 'no interaction-drop alert on the clean stream');
+  const alerts = run((e) => !(interaction.has(e.kind) && inIncident(e)));
+  assert.equal(alerts.length, 1, JSON.stringify(alerts));
+  const [a] = alerts;
+  assert.ok(a.minute >= 40 && a.minute <= 44, `raised at minute ${a.minute}`);
+  assert.equal(a.direction, 'down');
+  assert.equal(a.action, 'change_script_or_lottery');
+  assert.ok(a.value < a.baseline_mean && a.window.length > 0);
+});
+
+test('forecast: final GMV with an 80 % interval from the stream so far and past streams', () => {
+  const history = [1, 2, 3, 4].map((seed) => {
+    const r = new Room({ streamStartMs: START, streamEndMs: END });
+    r.ingestNdjson(generateEventsNdjson({ seed, streamStartMs: START }));
+    return r.snapshot(END).scene.minutes.map((m) => m.gmv_fen);
+  });
+  const room = new Room({ streamStartMs: START, streamEndMs: END });
+  room.ingestNdjson(generateEventsNdjson({ seed: 9, streamStartMs: START }));
+  const now = START + 60 * 60_000;
+  const f = room.forecast(now, history);
+  const soFar = room.snapshot(now).scene.minutes.reduce((s, m) => s + m.gmv_fen, 0);
+  assert.equal(f.elapsed_minutes, 60);
+  assert.equal(f.total_minutes, 120);
+  assert.equal(f.gmv_so_far_fen, soFar);
+  assert.equal(f.level, 0.8);
+  assert.ok(f.low_fen >= soFar && f.low_fen <= f.point_fen && f.point_fen <= f.high_fen, JSON.stringify(f));
+  assert.throws(() => new Room({ streamStartMs: START }).forecast(now, []), /stream end is unknown/);
+  assert.throws(() => room.forecast(now, 'x'), /`history` must be an array/);
+});
+
+test('comment sentiment: labels, per-minute series, top terms, and errors naming the field', async () => {
+  const { analyzeComment, sentimentSeries, topTerms } = await import('../../pkg/console/node.js');
+  assert.equal(analyzeComment('质量很好，已经回购三次了').label, 'positive');
+  assert.equal(analyzeComment('这个质量太差了，不值这个价 👎').label, 'negative');
+  assert.equal(analyzeComment('不贵').label, 'positive');
+  const series = sentimentSeries([{ minute: 0, text: '好看' }, { minute: 2, text: '假货' }]);
+  assert.deepEqual(series.map((p) => [p.minute, p.positive, p.negative, p.comments]), [[0, 1, 0, 1], [1, 0, 0, 0], [2, 0, 1, 1]]);
+  assert.equal(series[1].mean_score, null);
+  const top = topTerms([{ minute: 0, text: '好看' }, { minute: 1, text: '太贵了' }, { minute: 9, text: '好看' }], 0, 5, 3);
+  assert.deepEqual(top, { positive: [{ term: '好看', count: 1 }], negative: [{ term: '太贵', count: 1 }] });
+  assert.throws(() => sentimentSeries([{ minute: 'x', text: 'a' }]), /comments\[0\]: field `minute`/);
+  assert.throws(() => sentimentSeries([{ minute: 1 }]), /comments\[0\]: field `text`/);
+});

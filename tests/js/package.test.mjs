@@ -98,16 +98,24 @@ test('a real snapshot, KPI report and comparison type-check exactly against the 
     const report = room.ingestNdjson(c.generateEventsNdjson({ seed: 3, streamStartMs: start, durationMin: 60, tooLateRate: 0.01 }) + '{"kind":"nope"}\\n');
     const other = new c.Room({ streamStartMs: start });
     const end = start + 60 * 60000;
-    console.log(JSON.stringify({ snapshot: room.snapshot(end), report, stats: room.stats(), comparison: room.compareWith(end, other, end) }));
+    for (let t = start; t <= end; t += 60000) room.snapshot(t);
+    console.log(JSON.stringify({ snapshot: room.snapshot(end), report, stats: room.stats(), comparison: room.compareWith(end, other, end),
+      alerts: room.alerts(), forecast: room.forecast(start + 30 * 60000, []), sentiment: c.analyzeComment('不贵，好看👍'),
+      series: c.sentimentSeries([{ minute: 0, text: '好看' }, { minute: 2, text: '假货' }]), top: c.topTerms([{ minute: 0, text: '好看' }], 0, 1, 3) }));
   `]);
   const data = JSON.parse(json);
   assert.ok(data.report.errors.length > 0 && data.snapshot.goods.length > 0 && data.snapshot.minutes > 0);
   writeFileSync(join(dir, 'shapes.ts'), `
-    import type { Snapshot, IngestReport, IngestStats, Comparison } from 'livekpi/console';
+    import type { Snapshot, IngestReport, IngestStats, Comparison, Alert, Forecast, Sentiment, MinutePoint, TopTerms } from 'livekpi/console';
     export const snapshot: Snapshot = ${JSON.stringify(data.snapshot)};
     export const report: IngestReport = ${JSON.stringify(data.report)};
     export const stats: IngestStats = ${JSON.stringify(data.stats)};
     export const comparison: Comparison = ${JSON.stringify(data.comparison)};
+    export const alerts: Alert[] = ${JSON.stringify(data.alerts)};
+    export const forecast: Forecast = ${JSON.stringify(data.forecast)};
+    export const sentiment: Sentiment = ${JSON.stringify(data.sentiment)};
+    export const series: MinutePoint[] = ${JSON.stringify(data.series)};
+    export const top: TopTerms = ${JSON.stringify(data.top)};
   `);
   writeFileSync(join(dir, 'tsconfig.shapes.json'), JSON.stringify({
     compilerOptions: { strict: true, noEmit: true, module: 'esnext', moduleResolution: 'bundler', target: 'es2022', lib: ['es2022', 'dom'] },
