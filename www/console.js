@@ -23,8 +23,17 @@ function chart(id, label, stroke) {
 chart('chart-online', '在线 online', '#3370ff');
 chart('chart-interaction', '互动率 interaction', '#00b42a');
 chart('chart-gmv', 'GMV ¥', '#ff4d4f');
+chart('chart-sentiment', '情绪 mean score', '#722ed1');
 
-function render({ snapshot: s, simNowMs, ingested, rejected, snapshotMs, qoe }) {
+const RULES = {
+  interaction_drop: '互动率下滑 interaction drop → 换话术/抽奖 change script or start a lottery',
+  online_cliff: '在线人数骤降 online cliff → 检查推流与流量 check stream & traffic',
+  conversion_collapse: '转化骤降 conversion collapse → 检查下单链路 check checkout',
+  stall_spike: '卡顿飙升 stall spike → 切换 CDN switch CDN route',
+  latency_spike: '延迟飙升 latency spike → 切换 CDN switch CDN route',
+};
+
+function render({ snapshot: s, simNowMs, ingested, rejected, snapshotMs, qoe, alerts = [], forecast = null, sentiment = [], terms = null }) {
   const r = s.result;
   const p = s.process;
   $('clock').textContent = `直播时间 stream time ${new Date(simNowMs).toISOString().slice(11, 19)} UTC · 第 ${s.minutes} 分钟`;
@@ -71,6 +80,20 @@ function render({ snapshot: s, simNowMs, ingested, rejected, snapshotMs, qoe }) 
   charts['chart-online'].setData([xs, minutes.map((m) => m.online)]);
   charts['chart-interaction'].setData([xs, minutes.map((m) => (m.interaction_rate.value === null ? null : m.interaction_rate.value * 100))]);
   charts['chart-gmv'].setData([xs, minutes.map((m) => m.gmv_fen / 100)]);
+
+  $('alerts').innerHTML = alerts.length ? alerts.map((a) =>
+    `<div class="alert"><b>第 ${a.minute} 分钟 min ${a.minute}</b> ${RULES[a.rule] ?? a.rule}${a.region ? ` · ${a.region}` : ''}<br>
+     <span class="muted">${a.series}: ${a.value.toFixed(3)} vs 基线 baseline ${a.baseline_mean.toFixed(3)} (${a.shift_sigmas.toFixed(1)}σ, ${a.detector})</span></div>`).join('')
+    : '<div class="muted">暂无预警 no alerts</div>';
+  $('forecast').innerHTML = forecast
+    ? `<div class="big">${yuan(forecast.point_fen)}</div><div class="muted">80%: ${yuan(forecast.low_fen)} – ${yuan(forecast.high_fen)}</div>
+       <div class="muted">已成交 so far ${yuan(forecast.gmv_so_far_fen)} · ${(forecast.elapsed_fraction * 100).toFixed(0)}% 已播 elapsed · 线性外推 naive ${yuan(forecast.naive_fen)}</div>`
+    : '<div class="muted">开播 5 分钟后预测 forecast after 5 minutes</div>';
+  charts['chart-sentiment'].setData([sentiment.map((p) => p.minute), sentiment.map((p) => p.mean_score)]);
+  $('terms').innerHTML = terms
+    ? `<div class="muted">近10分钟 last 10 min · 正面 + ${terms.positive.map((t) => `${t.term}×${t.count}`).join(' ') || '—'}</div>
+       <div class="muted">负面 − ${terms.negative.map((t) => `${t.term}×${t.count}`).join(' ') || '—'}</div>`
+    : '';
 
   const steps = s.funnel.steps;
   const top = Math.max(1, ...steps.map((x) => x.people));
