@@ -25,6 +25,8 @@ scripts/fuzz.sh 20
 step "oracles: KPIs against DuckDB SQL, sketches against Apache DataSketches (Python)"
 CARGO_TARGET_DIR=target tests/oracle/run.sh
 CARGO_TARGET_DIR=target tests/oracle/run_sketches.sh
+# Comment sentiment on the labelled set: held-out macro-F1 must stay above its floor.
+cargo run --quiet --features console --example sentiment_eval
 
 step "wasm build (player, console) and size budget"
 scripts/build.sh
