@@ -4,10 +4,9 @@
 //! (the downstream merge of many collectors' export rows). The JSON shapes are typed from
 //! `src/summary/view.rs` by `scripts/gen-types.mjs`.
 
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
+use super::convert::to_js;
 use super::error::js_error;
 use crate::summary::{self, IngestError, IngestOutcome, Merger, MergerStats, RoomView};
 
@@ -78,15 +77,6 @@ extern "C" {
     /// `SummaryJson` (TS).
     #[wasm_bindgen(typescript_type = "SummaryJson")]
     pub type SummaryJsonJs;
-}
-
-/// Serializes a core value to a plain JS object (maps as objects, JSON-compatible).
-fn to_js<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
-    let ser = serde_wasm_bindgen::Serializer::json_compatible();
-    value
-        .serialize(&ser)
-        .map(JsCast::unchecked_into)
-        .map_err(|e| js_error("serialize", &e.to_string()))
 }
 
 /// A `LivekpiError` with `code`, `field` and a message naming the field.

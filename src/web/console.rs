@@ -4,10 +4,10 @@
 //! (`scripts/gen-types.mjs` → `kpi-types.d.ts`).
 
 use js_sys::{Array, Float64Array, Reflect, Uint32Array, Uint8Array};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::convert::to_js;
 use super::error::js_error;
 use crate::insight::{
     self, Alert, AlertEngine, AlertEngineConfig, ForecastConfig, PastStream, StreamMinute,
@@ -120,15 +120,6 @@ extern "C" {
     /// `Comparison` (TS).
     #[wasm_bindgen(typescript_type = "Comparison")]
     pub type ComparisonJs;
-}
-
-/// Serializes a core value to a plain JS object (maps as objects, JSON-compatible).
-fn to_js<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
-    let ser = serde_wasm_bindgen::Serializer::json_compatible();
-    value
-        .serialize(&ser)
-        .map(JsCast::unchecked_into)
-        .map_err(|e| js_error("serialize", &e.to_string()))
 }
 
 /// Reads an optional finite number property; absent or undefined → None; anything else is an

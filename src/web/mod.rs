@@ -18,6 +18,8 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 pub mod collector;
 #[cfg(feature = "console")]
 pub mod console;
+#[cfg(feature = "console")]
+mod convert;
 pub mod error;
 #[cfg(feature = "player")]
 pub mod player;
