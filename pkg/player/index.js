@@ -228,9 +228,11 @@ export function attach(video, options = {}) {
       uplink ? uplink.uplink.cmcdQuery(monitor, now(), bufferMs ?? NaN, throughputKbps ?? NaN, topBitrateKbps ?? NaN, objectDurationMs ?? NaN) : ''),
     /** Removes every listener, callback and timer. The handle stays readable (as of now). */
     detach: guard(() => {
-      try { uplink?.stop(true); } catch { /* never into the page */ } // the view's final summary
+      // One end time for the view's final summary and the handle's frozen reads.
+      const end = now();
+      try { uplink?.stop(true, end); } catch { /* never into the page */ }
       dead = true;
-      endedAt = now();
+      endedAt = end;
       for (const off of detachers.splice(0)) {
         try { off(); } catch { /* the host's player may already be gone */ }
       }

@@ -94,8 +94,8 @@ export function startUplink(monitor, options, now, guard) {
       /* quota or privacy mode: delivery still works while the page lives */
     }
   };
-  const write = (isFinal) => {
-    const bytes = up.summary(monitor, now(), isFinal);
+  const write = (isFinal, t = now()) => {
+    const bytes = up.summary(monitor, t, isFinal);
     pending = { seq: up.lastSeq, bytes };
     persist();
     return pending;
@@ -146,9 +146,9 @@ export function startUplink(monitor, options, now, guard) {
     if (finished || inflight) return;
     send(write(false));
   });
-  const beacon = guard((isFinal) => {
+  const beacon = guard((isFinal, t = now()) => {
     if (finished) return;
-    const p = write(isFinal);
+    const p = write(isFinal, t);
     if (isFinal) finished = true;
     sent++;
     const queued = navigator.sendBeacon?.(url, new Blob([p.bytes], { type: 'application/octet-stream' }));
@@ -177,8 +177,9 @@ export function startUplink(monitor, options, now, guard) {
     sessionId: up.sessionId,
     flush,
     /** Ends the view: sends its final summary (beacon) and stops the timers and listeners. */
-    stop: guard((sendFinal = true) => {
-      if (sendFinal) beacon(true);
+    /** `t`: the view's end (epoch ms), so the final summary and the handle's frozen reads agree. */
+    stop: guard((sendFinal = true, t = now()) => {
+      if (sendFinal) beacon(true, t);
       finished = true;
       clearInterval(timer);
       clearTimeout(retryTimer);
