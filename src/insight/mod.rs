@@ -18,14 +18,22 @@
 //! [`forecast`] predicts the final GMV from the completed minutes, combining the room's past
 //! completion curves ([`PastStream`]) and the current funnel, with an interval (80 % by
 //! default) and the naive linear extrapolation beside it.
+//!
+//! # Scorecards
+//! [`scorecards`] scores each role (host 主播, operations 运营, field control 场控) against
+//! weighted targets over result, process and technical KPIs; missing inputs are null and their
+//! weight is redistributed ([`scorecard`]).
 #![forbid(unsafe_code)]
 
 pub mod detect;
 pub mod forecast;
 pub mod rules;
+pub mod scorecard;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_cards;
 
 pub use detect::{Baseline, Chart, Detector, DetectorConfig, Direction, Sides, Signal, State};
 pub use forecast::{forecast, Estimate, Forecast, ForecastConfig, PastStream, StreamMinute, Z80};
@@ -33,4 +41,8 @@ pub use rules::{
     Alert, AlertEngine, AlertEngineConfig, Monitor, QoeMinute, ACTION_CHANGE_SCRIPT,
     ACTION_CHECK_CHECKOUT, ACTION_CHECK_STREAM, ACTION_SWITCH_ROUTE, RULE_CONVERSION_COLLAPSE,
     RULE_INTERACTION_DROP, RULE_LATENCY_SPIKE, RULE_ONLINE_CLIFF, RULE_STALL_SPIKE,
+};
+pub use scorecard::{
+    attainment, default_target, score_role, scorecards, Better, ConfigError, ItemConfig, Kpi,
+    Layer, LayerScore, RoleConfig, ScoreInputs, ScoreItem, Scorecard, ScorecardConfig, TechInputs,
 };
