@@ -23,18 +23,31 @@
 //! [`scorecards`] scores each role (host 主播, operations 运营, field control 场控) against
 //! weighted targets over result, process and technical KPIs; missing inputs are null and their
 //! weight is redistributed ([`scorecard`]).
+//!
+//! # After-stream recommendations
+//! [`debrief`] ranks the products by conversion and GPM with a suggested running order, finds
+//! the moments of highest interaction and what happened around them (from a [`Timeline`] of
+//! the room's activity events), profiles buyers vs viewers (lift per group) for ad targeting,
+//! and reviews the stream against its plan and the previous stream (plan–do–measure–learn).
 #![forbid(unsafe_code)]
 
+pub mod debrief;
 pub mod detect;
 pub mod forecast;
 pub mod rules;
 pub mod scorecard;
+pub mod timeline;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_cards;
 
+pub use debrief::{
+    audience, debrief, moments, product_plan, review, Around, Audience, AudienceDimension,
+    AudienceGroup, Change, Debrief, DebriefConfig, Moment, Plan, PlanError, PlanTarget,
+    ProductPlan, ProductRank, Review, ReviewRow, AUDIENCE_RULE, ORDER_RULE, PRODUCT_RULE,
+};
 pub use detect::{Baseline, Chart, Detector, DetectorConfig, Direction, Sides, Signal, State};
 pub use forecast::{forecast, Estimate, Forecast, ForecastConfig, PastStream, StreamMinute, Z80};
 pub use rules::{
@@ -46,3 +59,4 @@ pub use scorecard::{
     attainment, default_target, score_role, scorecards, Better, ConfigError, ItemConfig, Kpi,
     Layer, LayerScore, RoleConfig, ScoreInputs, ScoreItem, Scorecard, ScorecardConfig, TechInputs,
 };
+pub use timeline::{ActivityMinute, ProductMinute, Timeline, MAX_TIMELINE_MINUTES};

@@ -217,3 +217,290 @@ fn cards_from_a_generated_room_and_json_shape() {
         serde_json::from_str(&serde_json::to_string(&cfg).unwrap()).unwrap();
     assert_eq!(back, cfg);
 }
+
+// ----- timeline and recommendations -----
+
+use crate::kpi::{Event, EventType};
+
+const T0: i64 = 1_735_000_000_000;
+
+fn ev(id: &str, min: f64, kind: EventType) -> Event {
+    Event::new(id, T0 + (min * 60_000.0) as i64, kind).viewer("v1")
+}
+
+#[test]
+fn timeline_counts_dedup_lateness_and_end() {
+    let mut t = Timeline::new(T0);
+    t.set_end(T0 + 10 * 60_000);
+    t.set_lateness(120_000);
+    let evs = vec![
+        ev("1", 0.5, EventType::Comment).text("主播好美"),
+        ev("2", 0.6, EventType::Comment).text("太贵了，质量差"),
+        ev("2", 0.6, EventType::Comment).text("太贵了，质量差"), // duplicate
+        ev("3", 1.2, EventType::RedPacketClaim),
+        ev("4", 1.3, EventType::ProductImpression).product("pA"),
+        ev("5", 1.4, EventType::ProductImpression).product("pA"),
+        ev("6", 1.5, EventType::ProductImpression).product("pB"),
+        ev("7", 1.6, EventType::ProductClick).product("pA"),
+        Event::new("8", T0 + 2 * 60_000 + 5, EventType::CohostStart).cohost("c1"),
+        Event::new("9", T0 + 4 * 60_000, EventType::CohostEnd).cohost("c1"),
+        ev("10", 9.0, EventType::Vote).option("x"),
+        ev("11", 3.0, EventType::Vote), // 6 minutes behind the watermark (9.0): too late
+        ev("12", 10.0, EventType::Gift).amount(100), // exactly at the end: last minute (9)
+        ev("13", 10.5, EventType::Gift).amount(100), // after the end
+        ev("14", -0.5, EventType::Like), // before the start
+    ];
+    assert_eq!(t.push_all(&evs), 11);
+    assert_eq!(t.accepted(), 11);
+    assert_eq!(t.ignored(), 4);
+    let m0 = t.minute(0);
+    assert_eq!(m0.comments, 2);
+    assert_eq!(m0.comments_positive, 1);
+    assert_eq!(m0.comments_negative, 1);
+    let m1 = t.minute(1);
+    assert_eq!(m1.red_packet_claims, 1);
+    assert_eq!(m1.impressions, 3);
+    assert_eq!(m1.clicks, 1);
+    assert_eq!(m1.products[0].product, "pA");
+    assert_eq!((m1.products[0].impressions, m1.products[0].clicks), (2, 1));
+    // co-host active in minutes 2 and 3 (ends exactly at minute 4's first ms)
+    let active: Vec<i64> = (0..6).map(|m| t.minute(m).cohost_active).collect();
+    assert_eq!(active, vec![0, 0, 1, 1, 0, 0]);
+    assert_eq!(t.minute(2).cohost_starts, 1);
+    assert_eq!(t.minute(9).votes, 1);
+    assert_eq!(t.minute(9).gifts, 1);
+    assert_eq!(t.minute(3).votes, 0);
+    assert_eq!(t.len(), 10);
+    // JSON and NDJSON paths: a bad line is ignored and counted
+    let mut t2 = Timeline::new(T0);
+    let text = format!(
+        "{}\nnot json\n{{\"id\":\"b\",\"ts\":{},\"kind\":\"vote\"}}\n",
+        serde_json::to_string(&ev("a", 0.1, EventType::Share)).unwrap(),
+        T0 + 1000
+    );
+    assert_eq!(t2.push_ndjson(&text), 1);
+    assert_eq!(t2.ignored(), 2); // the bad line, the vote without a viewer
+    assert_eq!(t2.minute(0).shares, 1);
+}
+
+/// A room with hand-made goods: pA 100 impressions, 40 clicks, 8 units at 1,000 fen; pB 100
+/// impressions, 30 clicks, 3 units at 10,000 fen; pC 50 impressions, 5 clicks, 1 unit.
+fn goods_room() -> Snapshot {
+    let mut evs = Vec::new();
+    let mut n = 0;
+    let mut id = || {
+        n += 1;
+        n.to_string()
+    };
+    for (p, imp, clicks, units, price) in [
+        ("pA", 100, 40, 8, 1_000),
+        ("pB", 100, 30, 3, 10_000),
+        ("pC", 50, 5, 1, 5_000),
+    ] {
+        for k in 0..imp {
+            let v = format!("{p}v{k}");
+            evs.push(
+                Event::new(id(), T0 + 1000 + k, EventType::Enter)
+                    .viewer(v.clone())
+                    .session(format!("s{v}")),
+            );
+            evs.push(
+                Event::new(id(), T0 + 2000 + k, EventType::ProductImpression)
+                    .viewer(v.clone())
+                    .product(p),
+            );
+            if k < clicks {
+                evs.push(
+                    Event::new(id(), T0 + 3000 + k, EventType::ProductClick)
+                        .viewer(v.clone())
+                        .product(p),
+                );
+            }
+            if k < units {
+                evs.push(
+                    Event::new(id(), T0 + 4000 + k, EventType::OrderPaid)
+                        .viewer(v.clone())
+                        .product(p)
+                        .order(format!("o{p}{k}"))
+                        .amount(price),
+                );
+            }
+        }
+    }
+    let mut room = Room::new(RoomConfig::new(T0).with_end(T0 + 10 * 60_000));
+    room.ingest_events(&evs);
+    room.snapshot(T0 + 10 * 60_000)
+}
+
+#[test]
+fn debrief_product_ranking_rule_and_order() {
+    let s = goods_room();
+    let cfg = DebriefConfig::default();
+    let plan = product_plan(&s, &cfg);
+    let by = |p: &str| plan.ranking.iter().find(|r| r.product == p).unwrap();
+    let (a, b, c) = (by("pA"), by("pB"), by("pC"));
+    // conversion = units / clicks; GPM = 1000 × GMV / impressions
+    assert!(close(a.conversion.unwrap(), 0.2));
+    assert!(close(b.conversion.unwrap(), 0.1));
+    assert!(close(a.gpm.unwrap(), 1000.0 * 8_000.0 / 100.0));
+    assert!(close(b.gpm.unwrap(), 1000.0 * 30_000.0 / 100.0));
+    // pA best conversion, pB best GPM: both score (1 + 0) / 2 = 0.5; tie → GMV: pB first
+    assert_eq!((a.conversion_rank, a.gpm_rank), (Some(1), Some(2)));
+    assert_eq!((b.conversion_rank, b.gpm_rank), (Some(2), Some(1)));
+    assert!(close(a.score.unwrap(), 0.5) && close(b.score.unwrap(), 0.5));
+    assert_eq!(plan.ranking[0].product, "pB");
+    assert_eq!(plan.ranking[2].product, "pC");
+    // pC has 5 clicks < 20: too little data, ranked last
+    assert_eq!(c.role, "insufficient_data");
+    assert_eq!(c.score, None);
+    // pA: conversion ≥ median and cheap → traffic; pB: GPM ≥ median, dear → profit
+    assert_eq!(a.role, "traffic");
+    assert_eq!(b.role, "profit");
+    assert_eq!(plan.suggested_order, vec!["pA", "pB", "pC"]);
+    assert!(plan.rule.contains("units / clicks"));
+}
+
+#[test]
+fn debrief_moments_find_the_lotteries_of_a_generated_room() {
+    let mut g = GenConfig::new(5);
+    g.arrivals = 4000;
+    let events = generate(&g);
+    let mut cfg = RoomConfig::new(g.stream_start_ms).with_end(g.stream_end_ms());
+    cfg.lateness_ms = g.lateness_ms;
+    let mut room = Room::new(cfg);
+    room.ingest_events(&events);
+    let s = room.snapshot(g.stream_end_ms());
+    let mut t = Timeline::new(g.stream_start_ms);
+    t.set_end(g.stream_end_ms());
+    t.set_lateness(g.lateness_ms);
+    t.push_all(&events);
+    let ms = moments(&s, Some(&t), &DebriefConfig::default());
+    assert_eq!(ms.len(), 5);
+    // the generator runs lotteries at minutes 10–12, 30–32, 50–52, …: interaction triples
+    let lottery = |m: i64| m >= 10 && (m - 10) % 20 < 3;
+    for m in &ms {
+        assert!(lottery(m.minute), "moment at minute {}", m.minute);
+        assert!(m.tags.contains(&"lottery_red_packet"), "{:?}", m.tags);
+        let ar = m.around.as_ref().unwrap();
+        assert!(ar.red_packet_claims > 0);
+        assert!(m.rate_vs_median.unwrap() > 1.5);
+    }
+    // peaks are separated by more than the window
+    for (i, a) in ms.iter().enumerate() {
+        for b in &ms[i + 1..] {
+            assert!((a.minute - b.minute).abs() > 2);
+        }
+    }
+    // the co-host links (active in minutes 40–49 and 100–109) are tagged when a moment's
+    // window [m − 2, m + 2] overlaps them
+    for m in &ms {
+        let near_cohost = (38..=51).contains(&m.minute) || (98..=111).contains(&m.minute);
+        assert_eq!(m.tags.contains(&"cohost"), near_cohost, "{}", m.minute);
+    }
+    // without a timeline: no activity detail, still the snapshot's numbers
+    let ms2 = moments(&s, None, &DebriefConfig::default());
+    assert_eq!(ms2[0].minute, ms[0].minute);
+    assert!(ms2[0].around.is_none());
+}
+
+#[test]
+fn debrief_audience_lift_and_review() {
+    let s = final_snapshot(9, 3000);
+    let cfg = DebriefConfig::default();
+    let a = audience(&s, &cfg);
+    assert_eq!(a.dimensions.len(), 4);
+    let regions = &a.dimensions[2];
+    for g in &regions.groups {
+        let row = s.people.regions.iter().find(|r| r.key == g.key).unwrap();
+        assert_eq!(g.viewers, row.viewers);
+        assert_eq!(g.buyers, row.buyers);
+        if let (Some(bs), Some(vs)) = (row.buyer_share.value, row.viewer_share.value) {
+            assert!(close(g.lift.unwrap(), bs / vs));
+        }
+    }
+    let nr = &a.dimensions[0];
+    let new = nr
+        .groups
+        .iter()
+        .find(|g| g.key.as_deref() == Some("new"))
+        .unwrap();
+    assert_eq!(new.viewers, s.people.viewers.new);
+    assert_eq!(new.buyers, s.people.buyers.new);
+    // sorted by lift
+    for d in &a.dimensions {
+        for w in d.groups.windows(2) {
+            assert!(
+                w[0].lift.unwrap_or(f64::NEG_INFINITY) >= w[1].lift.unwrap_or(f64::NEG_INFINITY)
+            );
+        }
+    }
+
+    // plan validation names the field
+    let bad = Plan {
+        targets: vec![PlanTarget {
+            kpi: "result.nope".into(),
+            target: 1.0,
+        }],
+    };
+    assert_eq!(bad.validate().unwrap_err().field, "targets[0].kpi");
+    let bad = Plan {
+        targets: vec![PlanTarget {
+            kpi: "result.gmv_fen".into(),
+            target: f64::INFINITY,
+        }],
+    };
+    assert_eq!(bad.validate().unwrap_err().field, "targets[0].target");
+
+    // review against the previous stream and a plan
+    let prev = final_snapshot(8, 3000);
+    let plan = Plan {
+        targets: vec![
+            PlanTarget {
+                kpi: "result.gmv_fen".into(),
+                target: 2.0 * s.result.gmv_fen as f64,
+            },
+            PlanTarget {
+                kpi: "result.refund_rate".into(),
+                target: 1.0,
+            },
+        ],
+    };
+    plan.validate().unwrap();
+    let d = debrief(&s, None, Some(&prev), None, Some(&plan), &cfg);
+    let r = &d.review;
+    assert!(r.has_previous && r.has_plan);
+    let gmv = r.rows.iter().find(|x| x.kpi == "result.gmv_fen").unwrap();
+    assert_eq!(gmv.previous, Some(prev.result.gmv_fen as f64));
+    assert_eq!(gmv.actual, Some(s.result.gmv_fen as f64));
+    assert!(close(gmv.attainment.unwrap(), 0.5));
+    assert_eq!(gmv.met, Some(false));
+    let rr = r
+        .rows
+        .iter()
+        .find(|x| x.kpi == "result.refund_rate")
+        .unwrap();
+    assert_eq!(rr.better, Better::Lower);
+    assert_eq!(rr.met, Some(true));
+    assert!(r
+        .learnings
+        .iter()
+        .any(|l| l.starts_with("plan missed: result.gmv_fen at 50 %")));
+    let kpi_changes: Vec<&Change> = r.changes.iter().filter(|c| c.area == "kpi").collect();
+    assert_eq!(kpi_changes.len(), cfg.top_changes);
+    for w in kpi_changes.windows(2) {
+        assert!(w[0].delta_ratio.unwrap().abs() >= w[1].delta_ratio.unwrap().abs());
+    }
+    assert!(r.changes.iter().any(|c| c.area == "scene"));
+    // without a previous stream: no deltas
+    let d = debrief(&s, None, None, None, None, &cfg);
+    assert!(d
+        .review
+        .rows
+        .iter()
+        .all(|x| x.previous.is_none() && x.delta.is_none()));
+    assert!(d.review.changes.is_empty());
+    let v = serde_json::to_value(&d).unwrap();
+    for k in ["products", "moments", "audience", "review"] {
+        assert!(v.get(k).is_some(), "{k}");
+    }
+}
