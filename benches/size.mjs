@@ -8,8 +8,12 @@
 //     apache-arrow (Arrow.es2015.min.js), needed to hand it data;
 //   Perspective — perspective-server.wasm + perspective-js.wasm + their JS (cdn/perspective.js,
 //     cdn/perspective-server.worker.js, wasm/perspective-js.js, wasm/perspective-server.js).
+// Peers' compressed sizes are cached per file (path, byte length, mtime) in $TMPDIR/livekpi-bench/
+// (brotli q11 of DuckDB's 34 MB wasm takes minutes); livekpi's are always measured.
 // Usage: node benches/size.mjs   (build first: scripts/build.sh). Writes benches/results/size.json.
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdirSync, writeFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { sizeReport } from '../scripts/size.mjs';
 
@@ -25,13 +29,23 @@ const PEERS = [
       '@finos/perspective/dist/wasm/perspective-js.js', '@finos/perspective/dist/wasm/perspective-server.js'] },
 ];
 
+const CACHE_DIR = join(tmpdir(), 'livekpi-bench');
+const CACHE = join(CACHE_DIR, 'size-cache.json');
+let cache = {};
+try { cache = JSON.parse(readFileSync(CACHE, 'utf8')); } catch { cache = {}; }
 function measure(files) {
   let raw = 0, gzip = 0, brotli = 0;
   for (const f of files) {
-    const b = readFileSync(new URL(f, NM));
-    raw += b.length;
-    gzip += gzipSync(b, { level: 9 }).length;
-    brotli += brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: b.length } }).length;
+    const st = statSync(new URL(f, NM));
+    const key = `${f}:${st.size}:${st.mtimeMs}`;
+    let c = cache[key];
+    if (!c) {
+      const b = readFileSync(new URL(f, NM));
+      c = { raw: b.length, gzip: gzipSync(b, { level: 9 }).length,
+        brotli: brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: b.length } }).length };
+      cache[key] = c;
+    }
+    raw += c.raw; gzip += c.gzip; brotli += c.brotli;
   }
   return { raw, gzip, brotli };
 }
@@ -42,6 +56,8 @@ for (const p of PEERS) {
   rows.push({ name: p.name, version: version(p.pkg), files: [...p.wasm, ...p.js], wasm, js,
     total: { raw: wasm.raw + js.raw, gzip: wasm.gzip + js.gzip, brotli: wasm.brotli + js.brotli } });
 }
+mkdirSync(CACHE_DIR, { recursive: true });
+writeFileSync(CACHE, JSON.stringify(cache));
 const kb = (n) => (n / 1024).toFixed(1).padStart(9);
 console.log('package                  version   raw KiB   gzip KiB  brotli KiB');
 for (const r of rows) console.log(`${r.name.padEnd(24)} ${String(r.version).padEnd(8)} ${kb(r.total.raw)} ${kb(r.total.gzip)} ${kb(r.total.brotli)}`);
