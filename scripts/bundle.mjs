@@ -6,6 +6,9 @@ import { rolldown } from 'rolldown';
 import { fileURLToPath } from 'node:url';
 
 const pkg = fileURLToPath(new URL('../pkg/', import.meta.url));
-const bundle = await rolldown({ input: `${pkg}player/index.js`, logLevel: 'warn' });
-await bundle.write({ file: `${pkg}dist/player/index.js`, format: 'esm', minify: true });
-await bundle.close();
+// livekpi/player/cmcd (CMCD v2 event reporting, no wasm import of its own) is a second, separate file.
+for (const name of ['index', 'cmcd']) {
+  const bundle = await rolldown({ input: `${pkg}player/${name}.js`, logLevel: 'warn' });
+  await bundle.write({ file: `${pkg}dist/player/${name}.js`, format: 'esm', minify: true });
+  await bundle.close();
+}

@@ -41,6 +41,36 @@ export interface AdapterSink {
   segmentTtfb(ms: number): void;
   error(code: number, fatal: boolean): void;
   liveEdge(read: () => number | undefined): void;
+  /**
+   * The CMCD v1 payload for one request the adapter is about to make, written by the player's
+   * wasm from the monitor's state and `request` (undefined until the wasm module is ready). Used
+   * by `cmcdHls` of `livekpi/player/cmcd`.
+   */
+  cmcd(request: CmcdRequestInfo, options?: CmcdOptions): { query: string } | { headers: Record<string, string> } | undefined;
+}
+
+/**
+ * What a player adapter knows of one request, for its CMCD v1 payload (NaN / undefined =
+ * unknown): `ot` object type code (1 m, 2 a, 3 v, 4 av, 5 i, 6 c, 7 tt; 0 unknown), `d` object
+ * duration ms, `bl` buffer ahead ms, `br` encoded bitrate kbit/s, `tb` top bitrate kbit/s, `mtp`
+ * measured throughput kbit/s, `nor` next object (relative URL), `live` the playlist is live.
+ */
+export interface CmcdRequestInfo {
+  ot: number; d?: number; bl?: number; br?: number; tb?: number; mtp?: number; nor?: string; live?: boolean;
+}
+
+/** How CMCD v1 travels on the requests of an adapter (docs/cmcd.md). */
+export interface CmcdOptions {
+  /**
+   * `'query'` (default): a `CMCD=` query argument (no CORS preflight); `'headers'`: the
+   * `CMCD-Object`, `CMCD-Request`, `CMCD-Session`, `CMCD-Status` headers (a cross-origin server
+   * must allow them in `Access-Control-Allow-Headers`).
+   */
+  mode?: 'query' | 'headers';
+  /** `cid` (≤ 64 printable ASCII characters); default the `roomId` of `attach`. */
+  contentId?: string;
+  /** When set, `rtp` (requested maximum throughput) = this × the requested rendition's bitrate. */
+  rtpFactor?: number;
 }
 /** Connects a player library to the monitor; returns a function that disconnects it. */
 export type Adapter = (sink: AdapterSink) => (() => void) | void;
@@ -106,7 +136,7 @@ export interface QoeHandle {
   upstream(): UpstreamStatus | null;
   /** Sends a summary now (also done every `flushIntervalMs`). */
   flush(): void;
-  /** The CMCD v1 query-argument value for a media request (`CMCD=` + this); empty when not sending. */
+  /** The CMCD v1 query-argument value for a media request (`CMCD=` + this); empty until the wasm module is ready. */
   cmcdQuery(bufferMs?: number, throughputKbps?: number, topBitrateKbps?: number, objectDurationMs?: number): string;
   /**
    * Removes every listener, callback and timer and sends the view's final summary. The handle

@@ -17,6 +17,7 @@ export const ready = init().then(
 );
 
 import { startUplink } from './uplink.js';
+import { startCmcd } from './cmcd-v1.js';
 
 export { newSessionId, version, buildFeatures } from '../dist/player/livekpi_player.js';
 
@@ -71,6 +72,7 @@ export function attach(video, options = {}) {
   let liveEdgeFn = null;
   let sessionId = null;
   let uplink = null; // summary delivery (options.collectorUrl + options.roomId), see uplink.js
+  let cmcd = null; // CMCD v1 writer, see cmcd-v1.js (its hls.js adapter: livekpi/player/cmcd)
   const detachers = [];
 
   const guard = (fn) => (...args) => {
@@ -180,6 +182,7 @@ export function attach(video, options = {}) {
     segmentTtfb: guard((ms) => emit('segmentTtfb', now(), ms)),
     error: guard((code, fatal) => emit('error', now(), code, fatal ? 1 : 0)),
     liveEdge: guard((fn) => { liveEdgeFn = fn; }),
+    cmcd: guard((info, o) => cmcd?.request(info, o, options.roomId)),
   };
 
   const handle = {
@@ -222,10 +225,10 @@ export function attach(video, options = {}) {
     /**
      * The CMCD v1 query-argument value for a media request (`CMCD=` + this), from the monitor's
      * state and what the player knows (buffer ms, measured throughput kbit/s, top bitrate kbit/s,
-     * object duration ms; undefined = unknown). Empty when not sending.
+     * object duration ms; undefined = unknown). Empty until the wasm module is ready.
      */
     cmcdQuery: guard((bufferMs, throughputKbps, topBitrateKbps, objectDurationMs) =>
-      uplink ? uplink.uplink.cmcdQuery(monitor, now(), bufferMs ?? NaN, throughputKbps ?? NaN, topBitrateKbps ?? NaN, objectDurationMs ?? NaN) : ''),
+      cmcd?.query(options.roomId, bufferMs, throughputKbps, topBitrateKbps, objectDurationMs) ?? ''),
     /** Removes every listener, callback and timer. The handle stays readable (as of now). */
     detach: guard(() => {
       // One end time for the view's final summary and the handle's frozen reads.
@@ -271,6 +274,7 @@ export function attach(video, options = {}) {
       uplink = null; // a bad roomId or no CSPRNG: measure without sending
     }
     sessionId = uplink?.sessionId ?? newSessionId();
+    cmcd = startCmcd(monitor, sessionId, now, video);
     const pending = queue;
     queue = null;
     for (const [kind, t, a, b, c, d, e] of pending) emit(kind, t, a, b, c, d, e);

@@ -38,8 +38,8 @@ test('the tarball holds the entries, their wasm, glue and types, and nothing els
   assert.deepEqual(files, [
     'console/index.d.ts', 'console/index.js', 'console/node.js',
     'dist/console/kpi-types.d.ts', 'dist/console/livekpi_console.d.ts', 'dist/console/livekpi_console.js', 'dist/console/livekpi_console_bg.wasm',
-    'dist/player/index.js', 'dist/player/livekpi_player.d.ts', 'dist/player/livekpi_player_bg.wasm',
-    'package.json', 'player/index.d.ts',
+    'dist/player/cmcd.js', 'dist/player/index.js', 'dist/player/livekpi_player.d.ts', 'dist/player/livekpi_player_bg.wasm',
+    'package.json', 'player/cmcd.d.ts', 'player/index.d.ts',
   ]);
 });
 
