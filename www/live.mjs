@@ -28,19 +28,23 @@
 //                                     polls every half target duration until the playlist moves)
 //   GET  /live/<name>/<seq>.ts        a published segment, else 404
 //   GET  /media/clip.mp4              20 s faststart MP4 (Range requests supported)
+//   GET  /media/freeze.mp4, /media/broken.mp4   derived clips (www/media.mjs ensureDerived: frames
+//                                     left out = render freezes; corrupt media data = decode error)
+//   GET  /api/live/derived?file=freeze.mp4|broken.mp4   the truth of a derived clip (frame times, …)
 //   GET  /api/live/media              the media manifest (params, per-file frames, barcode layout)
 //   GET  /api/live/schedule?name=X[&from=SEQ]   the truth: see Channel.schedule()
-//   POST /api/live/reset?name=X[&window=6&backfill=6&blocking=0|1&audio=1|0]   a fresh channel starting now
+//   POST /api/live/reset?name=X[&window=6&backfill=6&blocking=0|1&audio=1|0&ttfb=0]   a fresh channel starting now
 //                                     (backdated by `backfill` segments; blocking adds
 //                                     EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES for hls.js's blocking
 //                                     reloads, so a released segment is fetched without polling delay;
-//                                     audio=0 serves the same segments without their AAC track)
+//                                     audio=0 serves the same segments without their AAC track;
+//                                     ttfb=MS holds every segment response MS before its headers)
 //   POST /api/live/hold?name=X[&mode=encoder|delivery]           → { name, held, mode, at_ms, next_seq }
 //   POST /api/live/release?name=X                                → { name, held, mode, at_ms, held_ms, shift_ms, next }
 //   POST /api/live/withhold?name=X&seq=N&ms=T                    → { name, seq, ms }  (409 if N is out)
 // `name` defaults to "main" and matches [A-Za-z0-9_-]{1,64}; at most 64 channels per server.
 import { join } from 'node:path';
-import { ensureMedia, MEDIA_PARAMS, sendFile } from './media.mjs';
+import { ensureDerived, ensureMedia, MEDIA_PARAMS, sendFile } from './media.mjs';
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_CHANNELS = 64;
@@ -48,13 +52,14 @@ const MAX_TRUTH = 20_000; // published segments kept for /api/live/schedule (5.5
 const BLOCK_TIMEOUT_MS = 9_000; // below hls.js's 10 s playlist time-to-first-byte limit
 
 export class LiveChannel {
-  constructor(name, media, { window = 6, backfill = 6, blocking = false, audio = true } = {}, now = Date.now()) {
+  constructor(name, media, { window = 6, backfill = 6, blocking = false, audio = true, ttfb = 0 } = {}, now = Date.now()) {
     this.name = name;
     this.media = media;
     this.files = media.segments;
     this.window = window;
     this.blocking = blocking;
     this.audio = audio;
+    this.ttfb = ttfb; // ms each segment response waits before its headers
     this.targetDuration = Math.ceil(Math.max(...this.files.map((s) => s.duration_ms)) / 1000);
     let back = 0;
     for (let i = 0; i < backfill; i++) back += this.dur(i);
@@ -204,6 +209,7 @@ export class LiveChannel {
       window: this.window,
       blocking: this.blocking,
       audio: this.audio,
+      ttfb_ms: this.ttfb,
       held: this.held,
       held_since_ms: this.held ? this.heldAt : null,
       hold_mode: this.held ? this.holdMode : null,
@@ -253,6 +259,10 @@ export function createLiveOrigin({ params = MEDIA_PARAMS } = {}) {
       const media = await ready();
       return sendFile(req, res, join(media.dir, media.clip), 'video/mp4');
     }
+    if (p === '/media/freeze.mp4' || p === '/media/broken.mp4') {
+      const { file } = await ensureDerived(await ready(), p.slice('/media/'.length));
+      return sendFile(req, res, file, 'video/mp4');
+    }
     if ((m = /^\/live\/([^/]+)\.m3u8$/.exec(p))) {
       if (!NAME.test(m[1])) return json(res, 404, { error: 'bad channel name' });
       const ch = await channel(m[1]);
@@ -272,6 +282,7 @@ export function createLiveOrigin({ params = MEDIA_PARAMS } = {}) {
       ch?.advance();
       if (!ch || seq > ch.lastSeq() || seq < ch.published[0]?.seq) return json(res, 404, { error: 'no such segment' });
       const f = ch.files[seq % ch.files.length];
+      if (ch.ttfb > 0) await new Promise((r) => setTimeout(r, ch.ttfb));
       return sendFile(req, res, join(ch.media.dir, ch.audio ? f.file : f.video_only_file), 'video/mp2t');
     }
     if (!p.startsWith('/api/live/')) return json(res, 404, { error: 'not found' });
@@ -280,6 +291,11 @@ export function createLiveOrigin({ params = MEDIA_PARAMS } = {}) {
     if (action === 'media' && !post) {
       const { dir, ...media } = await ready();
       return json(res, 200, media);
+    }
+    if (action === 'derived' && !post) {
+      const file = q.get('file');
+      if (file !== 'freeze.mp4' && file !== 'broken.mp4') return json(res, 404, { error: 'no such derived media' });
+      return json(res, 200, (await ensureDerived(await ready(), file)).truth);
     }
     if (action === 'schedule' && !post) {
       const from = q.has('from') ? Number(q.get('from')) : -Infinity;
@@ -292,7 +308,7 @@ export function createLiveOrigin({ params = MEDIA_PARAMS } = {}) {
         return Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : d;
       };
       const opts = { window: int('window', 6, 2, 60), backfill: int('backfill', 6, 0, 100_000), blocking: q.get('blocking') === '1',
-        audio: q.get('audio') !== '0' };
+        audio: q.get('audio') !== '0', ttfb: int('ttfb', 0, 0, 5000) };
       return json(res, 200, (await channel(name, opts)).schedule());
     }
     if (action === 'hold') return json(res, 200, (await channel(name)).hold(Date.now(), q.get('mode') ?? 'encoder'));
@@ -313,7 +329,7 @@ export function createLiveOrigin({ params = MEDIA_PARAMS } = {}) {
     /** Answers a live/media route (true) or leaves the request alone (false). */
     handle(req, res, url) {
       const p = url.pathname;
-      if (!(p === '/media/clip.mp4' || p.startsWith('/live/') || p.startsWith('/api/live/'))) return false;
+      if (!(p.startsWith('/media/') || p.startsWith('/live/') || p.startsWith('/api/live/'))) return false;
       route(req, res, url).catch((e) => {
         if (!res.headersSent) json(res, e.status ?? 500, { error: e.message });
         else res.destroy();

@@ -131,6 +131,75 @@ export function ensureMedia(params = MEDIA_PARAMS) {
   return pending.get(key);
 }
 
+// ---- derived test media (made from the cached clip.mp4, cached beside it) ----
+
+/** Source frames of clip.mp4 left out of freeze.mp4 (inclusive ranges): gaps of 9 and 18 frames. */
+export const FREEZE_DROPS = Object.freeze([[100, 107], [250, 266]]);
+/** Byte range of clip.mp4 (fractions of the file) overwritten with noise in broken.mp4. */
+const BROKEN_SPAN = [0.2, 0.27];
+
+function probePts(file) {
+  return new Promise((ok, fail) => {
+    const child = spawn(FFMPEG.replace(/ffmpeg$/, 'ffprobe'), ['-v', 'error', '-select_streams', 'v:0',
+      '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.on('error', fail);
+    child.on('exit', (code) => (code === 0
+      ? ok(out.split('\n').map(Number.parseFloat).filter(Number.isFinite).sort((a, b) => a - b))
+      : fail(new Error(`ffprobe exited ${code}`))));
+  });
+}
+
+const derivedPending = new Map();
+
+/**
+ * Derived clips for the player tests, made once next to clip.mp4 (`media` = ensureMedia()):
+ * - `freeze.mp4`: clip.mp4's video (no audio) with the source frames of FREEZE_DROPS removed and
+ *   every other frame kept at its original time, so the previous picture stays on screen for the
+ *   whole gap while the clock runs on: real render freezes with no buffering. `truth.pts_s` are
+ *   the frame times ffprobe reads back from the file (the gaps' truth).
+ * - `broken.mp4`: clip.mp4 with BROKEN_SPAN of its bytes (inside the media data) replaced by
+ *   seeded noise: the moov is intact, so it starts, and decoding fails when playback gets there.
+ * Resolves to { file, truth }.
+ */
+export function ensureDerived(media, name) {
+  const key = `${media.dir}/${name}`;
+  if (!derivedPending.has(key)) {
+    derivedPending.set(key, (async () => {
+      const file = join(media.dir, name);
+      const truthFile = `${file}.json`;
+      if (existsSync(truthFile)) return { file, truth: JSON.parse(readFileSync(truthFile, 'utf8')) };
+      const tmp = `${file}.tmp-${process.pid}`;
+      let truth;
+      if (name === 'freeze.mp4') {
+        const keep = FREEZE_DROPS.map(([a, b]) => `between(n\\,${a}\\,${b})`).join('+');
+        await run(['-hide_banner', '-loglevel', 'error', '-y', '-i', join(media.dir, media.clip), '-an',
+          '-vf', `select='not(${keep})'`, '-fps_mode', 'passthrough', '-c:v', 'libx264', '-preset', 'veryfast',
+          '-profile:v', 'main', '-g', '25', '-bf', '0', '-movflags', '+faststart', '-f', 'mp4', tmp]);
+        truth = { drops: FREEZE_DROPS, pts_s: await probePts(tmp) };
+      } else if (name === 'broken.mp4') {
+        const bytes = readFileSync(join(media.dir, media.clip));
+        const [a, b] = BROKEN_SPAN.map((f) => Math.floor(f * bytes.length));
+        let x = 0x2545f491;
+        for (let i = a; i < b; i++) {
+          x ^= x << 13; x ^= x >>> 17; x ^= x << 5; // xorshift32
+          bytes[i] = x & 0xff;
+        }
+        writeFileSync(tmp, bytes);
+        truth = { corrupt_bytes: [a, b], size: bytes.length };
+      } else {
+        throw Object.assign(new Error('no such derived media'), { status: 404 });
+      }
+      renameSync(tmp, file);
+      writeFileSync(truthFile, JSON.stringify(truth));
+      return { file, truth };
+    })());
+    derivedPending.get(key).catch(() => derivedPending.delete(key));
+  }
+  return derivedPending.get(key);
+}
+
 /**
  * Serves a file with single-range support (what <video src> uses to seek): 200 for the whole file,
  * 206 for `Range: bytes=a-b`, 416 when unsatisfiable. HEAD sends the headers only.

@@ -12,6 +12,11 @@ export interface QoeMetrics {
   startupMs: number | null; loadToFirstFrameMs: number | null; started: boolean; autoplayBlocked: boolean;
   preloaded: boolean; hiddenDuringStartup: boolean; exitBeforeStart: boolean; startupFailure: boolean;
   playbackFailure: boolean; failureCode: number; errorCount: number; ended: boolean;
+  /**
+   * What this environment kept the monitor from measuring as designed: an OR of bits, 0 = fully
+   * capable (crate docs: `qoe::DEGRADED_*`); `degradedReasons` names the bits that are set.
+   */
+  degraded: number; degradedReasons: DegradedReason[];
   stallCount: number; stallMs: number; stallOngoing: boolean; stallOngoingMs: number;
   rebufferRatio: number | null; rebufferRatioWatch: number | null; stallFrequencyPerMin: number | null;
   freezeCount: number; freezeMs: number; freeze500Count: number; freeze500Ms: number;
@@ -26,6 +31,17 @@ export interface QoeMetrics {
   watchMs: number; playingMs: number; hiddenMs: number; pausedMs: number;
   p1203StallImpact: number | null; p1203O23: number | null; muxStartupScore: number | null; muxSmoothnessScore: number | null;
 }
+
+/**
+ * Why a view's measurement is degraded (bit order of `QoeMetrics.degraded`): no
+ * requestVideoFrameCallback (timeupdate fallback), no getVideoPlaybackQuality (no dropped
+ * frames), no sendBeacon (fetch keepalive at page close), localStorage missing or throwing (an
+ * unsent summary is not kept across reloads), the element left the document, a monitor callback
+ * threw and was contained, every time-sync probe failed (latency on the client clock), a patched
+ * performance.now (event timestamps used), no ResizeObserver (element size read at start only).
+ */
+export type DegradedReason = 'noFrameCallbacks' | 'noPlaybackQuality' | 'noBeacon' | 'noStorage'
+  | 'elementRemoved' | 'fault' | 'noTimeSync' | 'clockPatched' | 'noResizeObserver';
 
 /**
  * One stall: media position where playback stopped, back-dated start (client epoch ms: when the

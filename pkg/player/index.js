@@ -6,15 +6,23 @@
 // guarded, observations made before the wasm module is ready are queued (bounded), and when the
 // module cannot load the monitor stays inert and says so (`ready` resolves to false).
 import init, {
-  QoeMonitor, newSessionId, metricNames, observationKinds,
+  QoeMonitor, newSessionId, metricNames, observationKinds, degradedNames,
 } from '../dist/player/livekpi_player.js';
 
 let wasmOk = false;
+// A page whose fetch throws (or is wrapped badly) still gets the module: XHR fetches the bytes.
+const xhrWasm = () => new Promise((ok, fail) => {
+  const x = new XMLHttpRequest();
+  x.open('GET', new URL('livekpi_player_bg.wasm', import.meta.url));
+  x.responseType = 'arraybuffer';
+  x.onload = () => (x.status === 200 ? ok(x.response) : fail());
+  x.onerror = fail;
+  x.send();
+});
 /** Resolves to true once the wasm module is instantiated, false if it could not be (never rejects). */
-export const ready = init().then(
-  () => (wasmOk = true),
-  () => false,
-);
+export const ready = init()
+  .catch(() => xhrWasm().then((bytes) => init({ module_or_path: bytes })))
+  .then(() => (wasmOk = true), () => false);
 
 import { startUplink } from './uplink.js';
 import { startCmcd } from './cmcd-v1.js';
@@ -23,13 +31,23 @@ export { newSessionId, version, buildFeatures } from '../dist/player/livekpi_pla
 
 const QUEUE_CAP = 1024;
 const SAMPLE_MS = 1000; // quality, live edge and program-date-time samples: at most 1 Hz
-const now = () => performance.timeOrigin + performance.now();
+// The platform clock, as event timestamps and frame callbacks see it: a new Event's timeStamp,
+// not performance.now, which pages patch (fingerprinting shields, test fakes).
+const now = () => {
+  const t = new Event('l').timeStamp;
+  return t > 1e12 ? t : performance.timeOrigin + t;
+};
+// `degraded` bits (names and order owned by Rust: degradedNames()).
+const NO_RVFC = 1, NO_QUALITY = 2, NO_BEACON = 4, NO_STORAGE = 8, REMOVED = 16, FAULT = 32,
+  NO_TIME_SYNC = 64, CLOCK = 128, NO_RESIZE_OBSERVER = 256;
 let kinds = null; // name → code, from the wasm module (one list, owned by Rust)
 let fields = null; // [name, tag] in metrics() order
+let degradedList = null;
 function tables() {
   if (!kinds) {
     kinds = Object.fromEntries(observationKinds().split(',').map((k, i) => [k, i]));
     fields = metricNames().split(',').map((f) => f.split(':'));
+    degradedList = degradedNames().split(',');
   }
 }
 
@@ -75,12 +93,18 @@ export function attach(video, options = {}) {
   let cmcd = null; // CMCD v1 writer, see cmcd-v1.js (its hls.js adapter: livekpi/player/cmcd)
   const detachers = [];
 
+  let faulted = false;
   const guard = (fn) => (...args) => {
     if (dead) return undefined;
     try {
       return fn(...args);
     } catch {
-      return undefined; // never into the host page
+      // Never into the host page; said once in `degraded`.
+      if (!faulted) {
+        faulted = true;
+        try { emit('degraded', now(), FAULT); } catch { /* nothing more to do */ }
+      }
+      return undefined;
     }
   };
   // Reads stay available after detach (as of the detach time).
@@ -100,27 +124,40 @@ export function attach(video, options = {}) {
     else if (queue && queue.length < QUEUE_CAP) queue.push([kind, t, a, b, c, d, e]);
   };
 
-  const dims = () => emit('dimensions', now(), video.clientWidth, video.clientHeight,
-    globalThis.devicePixelRatio || 1, video.videoWidth, video.videoHeight);
-  const sample = guard((t) => {
-    lastSample = t;
+  let dpr = 0;
+  const dims = guard(() => {
+    dpr = globalThis.devicePixelRatio || 1;
+    emit('dimensions', now(), video.clientWidth, video.clientHeight, dpr, video.videoWidth, video.videoHeight);
+  });
+  // Dropped/total frame counters, at ≤ 1 Hz while frames flow and at every boundary of a
+  // measured interval (pause, seek, end, hide, read), so no interval's frames are missed.
+  const quality = guard((t = now()) => {
     const q = video.getVideoPlaybackQuality?.();
     if (q) emit('quality', t, q.droppedVideoFrames, q.totalVideoFrames);
+  });
+  const sample = guard((t) => {
+    lastSample = t;
+    quality(t);
     const edge = liveEdgeFn?.();
     if (Number.isFinite(edge)) emit('liveEdge', t, edge);
+    if ((globalThis.devicePixelRatio || 1) !== dpr) dims(); // zoom or a move to another screen
+    if (!video.isConnected) emit('degraded', t, REMOVED);
   });
   const onFrame = guard((rvfcNow, meta) => {
     // Re-arm first: a fault below must not end the frame chain (the monitor would then see a
     // frozen playhead, i.e. a false stall).
     frameHandle = video.requestVideoFrameCallback(onFrame);
-    const t = performance.timeOrigin + rvfcNow;
-    // The playhead read in the callback: the stall rule measures its shortfall, so frames late or
-    // dropped while the media clock runs (a render hiccup) are not taken for a stall. A busy main
-    // thread can run this callback well after its `now`: the playhead is taken back to `now`.
+    // The frame's time is when it reaches the screen (a stall runs from the display of the last
+    // frame to the display of the next: the media pipeline's own stall, see qoe::monitor).
+    const shown = meta.expectedDisplayTime ?? rvfcNow;
+    const t = performance.timeOrigin + shown;
+    // The playhead read in the callback, moved to the display time at the playback rate: the
+    // stall rule measures its shortfall, so frames late or dropped while the media clock runs
+    // (a render hiccup) are not taken for a stall, nor is a callback run late by a busy thread.
     const rate = video.playbackRate;
     let pos = video.currentTime;
-    const late = performance.now() - rvfcNow;
-    if (!video.paused && late > 0 && late < 1000 && rate > 0) pos -= (late / 1000) * rate;
+    const late = now() - t;
+    if (!video.paused && Math.abs(late) < 1000 && rate > 0) pos -= (late / 1000) * rate;
     emit('frame', t, meta.mediaTime, meta.presentedFrames, pos, rate);
     if (t - lastSample >= SAMPLE_MS) {
       lastSample = t;
@@ -155,13 +192,22 @@ export function attach(video, options = {}) {
       const t = at(e);
       if (!intent) { intent = true; emit('playIntent', t, 0); }
       emit('play', t);
+      // Without frame callbacks, the playhead where playback starts: the first timeupdate's
+      // advance from it dates the first frame.
+      if (!video.requestVideoFrameCallback) emit('timeUpdate', t, video.currentTime);
     },
     playing: (e) => emit('playing', at(e)),
-    pause: (e) => emit('pause', at(e)),
+    pause: (e) => {
+      const t = at(e);
+      quality(t);
+      // Taken out of the document: the browser paused it.
+      if (!video.isConnected) emit('degraded', t, REMOVED);
+      emit('pause', t);
+    },
     waiting: (e) => emit('waiting', at(e)),
-    seeking: (e) => emit('seeking', at(e)),
+    seeking: (e) => { const t = at(e); quality(t); emit('seeking', t); },
     seeked: (e) => emit('seeked', at(e)),
-    ended: (e) => emit('ended', at(e)),
+    ended: (e) => { const t = at(e); quality(t); emit('ended', t); },
     timeupdate: () => {
       const t = now();
       emit('timeUpdate', t, video.currentTime);
@@ -171,7 +217,11 @@ export function attach(video, options = {}) {
     error: (e) => emit('error', at(e), video.error?.code ?? 0, 1),
     resize: dims,
   };
-  const onVisibility = guard(() => emit('visibility', now(), document.visibilityState === 'hidden' ? 1 : 0));
+  const onVisibility = guard(() => {
+    const hidden = document.visibilityState === 'hidden';
+    if (hidden) quality();
+    emit('visibility', now(), hidden ? 1 : 0);
+  });
   const onPageHide = guard(() => emit('pageHide'));
 
   const sink = {
@@ -190,12 +240,14 @@ export function attach(video, options = {}) {
     get sessionId() { return sessionId; },
     /** The QoE metrics now, or null while (or if) the wasm module is not ready. */
     metrics: read((t) => {
+      if (!dead) quality(t); // the counters as of the read
       const v = monitor.metrics(t);
       const out = {};
       fields.forEach(([name, tag], i) => {
         const x = v[i];
         out[name] = tag === 'b' ? x === 1 : tag === 'o' && Number.isNaN(x) ? null : x;
       });
+      out.degradedReasons = degradedList.filter((_, i) => out.degraded & (1 << i));
       return out;
     }, null),
     /** The recent stalls, oldest first (an ongoing one last). */
@@ -255,6 +307,21 @@ export function attach(video, options = {}) {
     addEventListener('pagehide', onPageHide);
     detachers.push(() => removeEventListener('pagehide', onPageHide));
     if (video.requestVideoFrameCallback) frameHandle = video.requestVideoFrameCallback(onFrame);
+    else emit('degraded', now(), NO_RVFC);
+    if (!video.getVideoPlaybackQuality) emit('degraded', now(), NO_QUALITY);
+    try {
+      // A patched performance.now (the monitor does not use it; the host's other tools might).
+      if (Math.abs(performance.timeOrigin + performance.now() - now()) > 50) emit('degraded', now(), CLOCK);
+    } catch {
+      emit('degraded', now(), CLOCK);
+    }
+    if (globalThis.ResizeObserver) {
+      const ro = new ResizeObserver(dims);
+      ro.observe(video);
+      detachers.push(() => ro.disconnect());
+    } else {
+      emit('degraded', now(), NO_RESIZE_OBSERVER);
+    }
     // State already reached before attach (a source set, a preloaded frame, a hidden page).
     if (document.visibilityState === 'hidden') onVisibility();
     if (video.currentSrc || video.src) { hadSource = true; source = video.currentSrc || video.src; emit('sourceAttached'); }
@@ -267,11 +334,21 @@ export function attach(video, options = {}) {
   ready.then(guard(() => {
     if (!wasmOk) return;
     tables();
-    monitor = new QoeMonitor(now(), options.stallThresholdMs ?? 100);
+    // Born at the first queued observation: the monitor takes earlier times as its creation time,
+    // which would move a queued play intent or autoplay refusal to when the module got ready.
+    monitor = new QoeMonitor(queue.reduce((t, q) => Math.min(t, q[1]), now()), options.stallThresholdMs ?? 100);
     try {
       uplink = startUplink(monitor, options, now, guard);
     } catch {
       uplink = null; // a bad roomId or no CSPRNG: measure without sending
+    }
+    if (uplink) {
+      if (typeof navigator.sendBeacon !== 'function') emit('degraded', now(), NO_BEACON);
+      try {
+        localStorage.getItem('livekpi');
+      } catch {
+        emit('degraded', now(), NO_STORAGE);
+      }
     }
     sessionId = uplink?.sessionId ?? newSessionId();
     cmcd = startCmcd(monitor, sessionId, now, video);
@@ -284,15 +361,17 @@ export function attach(video, options = {}) {
 
   // Clock offset from three time-sync probes (the monitor keeps the lowest-RTT one).
   const probeClock = guard(async (url) => {
+    let ok = false;
     for (let i = 0; i < 3 && !dead; i++) {
       try {
         const sent = now();
         const res = await fetch(url, { cache: 'no-store' });
         const body = await res.json();
         const received = now();
-        if (Number.isFinite(body?.server_ms)) emit('timeSync', received, sent, received, body.server_ms);
+        if (Number.isFinite(body?.server_ms)) { ok = true; emit('timeSync', received, sent, received, body.server_ms); }
       } catch { /* offline: latency falls back to the client clock */ }
     }
+    if (!ok) emit('degraded', now(), NO_TIME_SYNC);
   });
 
   return handle;

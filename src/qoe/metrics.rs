@@ -1,16 +1,44 @@
 //! What the monitor reports.
 
+/// [`QoeMetrics::degraded`] bit: no `requestVideoFrameCallback`. Progress comes from `timeupdate`
+/// (≤ 4 Hz): the first frame is the `playing` event confirmed by an advancing playhead, a stall
+/// needs `stall_threshold_ms + timeupdate_period_ms` without progress and its duration is the
+/// playhead's shortfall between `timeupdate`s; no render freezes, no presented-frame latency.
+pub const DEGRADED_NO_FRAME_CALLBACKS: u32 = 1;
+/// Bit: no `getVideoPlaybackQuality()`: dropped frames are not measured.
+pub const DEGRADED_NO_PLAYBACK_QUALITY: u32 = 1 << 1;
+/// Bit: no `navigator.sendBeacon`: summaries at page hide/close go by `fetch(keepalive)`.
+pub const DEGRADED_NO_BEACON: u32 = 1 << 2;
+/// Bit: `localStorage` is missing or throws: an unsent summary is not kept across reloads.
+pub const DEGRADED_NO_STORAGE: u32 = 1 << 3;
+/// Bit: the media element left the document during the view (the browser paused it).
+pub const DEGRADED_ELEMENT_REMOVED: u32 = 1 << 4;
+/// Bit: a monitor callback threw and was contained: some observations may be missing.
+pub const DEGRADED_FAULT: u32 = 1 << 5;
+/// Bit: every time-sync probe failed: glass-to-glass latency is on the client clock (offset 0).
+pub const DEGRADED_NO_TIME_SYNC: u32 = 1 << 6;
+/// Bit: the page's `performance.now` is not the platform clock (patched): the monitor timed
+/// everything with event timestamps instead.
+pub const DEGRADED_CLOCK_PATCHED: u32 = 1 << 7;
+/// Bit: no `ResizeObserver`: the element's size is read only at start and on video size changes.
+pub const DEGRADED_NO_RESIZE_OBSERVER: u32 = 1 << 8;
+/// Names of the `DEGRADED_*` bits, comma-separated, bit 0 first.
+pub const DEGRADED_NAMES: &str = "noFrameCallbacks,noPlaybackQuality,noBeacon,noStorage,\
+elementRemoved,fault,noTimeSync,clockPatched,noResizeObserver";
+
 /// One stall, as kept in the bounded recent-stall list.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct StallRecord {
     /// Media position (s) where playback stopped (last progress), if known.
     pub position_s: Option<f64>,
-    /// Client time (ms) the playhead stopped (the back-dated start): the end minus the duration for
-    /// a stall that ended in progress, else the last progress before it.
+    /// Client time (ms) the stall began (back-dated): the end minus the duration for a stall that
+    /// ended in progress, else the last progress before it.
     pub start_ms: f64,
-    /// Duration (ms): the playhead's shortfall between the last progress and the next one (wall
-    /// time minus the wall-equivalent playhead advance), or the time from the last progress to the
-    /// pause, seek, hide or exit that ended it.
+    /// Duration (ms): ended by a new frame, the whole gap between the displays of the last frame
+    /// before and that frame (a stall once the playhead's shortfall in the gap — wall time minus
+    /// the wall-equivalent playhead advance — reaches the threshold); ended by a `timeupdate`
+    /// (no frame callbacks), the shortfall; else the time from the last progress to the pause,
+    /// seek, hide or exit that ended it.
     pub duration_ms: f64,
 }
 
@@ -45,6 +73,10 @@ pub struct QoeMetrics {
     pub failure_code: u32,
     /// Errors observed, fatal or not.
     pub error_count: u32,
+    /// What the monitor could not measure as designed in this environment: an OR of
+    /// `DEGRADED_*` bits (0 = fully capable). Each bit names what is missing and how the
+    /// affected metrics are measured instead.
+    pub degraded: u32,
     /// Playback reached the end (`ended`) and was not restarted.
     pub ended: bool,
 

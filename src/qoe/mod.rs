@@ -11,7 +11,7 @@
 //!   or a fatal [`Observation::Error`] it ignores everything, read its metrics and make a new one;
 //! - all times on one client clock in ms, non-decreasing (earlier ones are taken as the latest
 //!   seen); use an epoch clock (`performance.timeOrigin + performance.now()`) so that time-sync
-//!   probes and program-date-times compare; a `Frame` carries the rVFC `now` argument as its time;
+//!   probes and program-date-times compare; a `Frame` carries the rVFC `expectedDisplayTime` as its time;
 //! - send `PlayIntent` when `play()` is called or autoplay is attempted (a `play`/`playing` event
 //!   without one also starts the view), then media events as they fire, `Frame` from
 //!   `requestVideoFrameCallback` (otherwise `TimeUpdate` is the progress signal), visibility,
@@ -30,7 +30,11 @@ mod score;
 mod tests;
 
 pub use config::QoeConfig;
-pub use metrics::{QoeMetrics, StallRecord};
+pub use metrics::{
+    QoeMetrics, StallRecord, DEGRADED_CLOCK_PATCHED, DEGRADED_ELEMENT_REMOVED, DEGRADED_FAULT,
+    DEGRADED_NAMES, DEGRADED_NO_BEACON, DEGRADED_NO_FRAME_CALLBACKS, DEGRADED_NO_PLAYBACK_QUALITY,
+    DEGRADED_NO_RESIZE_OBSERVER, DEGRADED_NO_STORAGE, DEGRADED_NO_TIME_SYNC,
+};
 pub use monitor::Monitor;
 pub use observation::Observation;
 pub use score::{

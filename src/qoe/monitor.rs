@@ -10,14 +10,16 @@
 //! `currentTime` read in the frame callback). It was a stall if the shortfall is at least
 //! `stall_threshold_ms`. So a presentation hiccup (frames late or dropped while the media clock runs
 //! on) is no stall: the playhead kept advancing; that is a render freeze (see `freeze`). A frame
-//! stall lasts from when the picture or the playhead stopped, whichever came first, to the frame
-//! that ended it: `max(shortfall, gap − frame duration)`, the frame duration being the media-time
-//! step between the frames before (≤ 250 ms; unknown: the shortfall alone), capped at the gap; it
-//! is back-dated to `t − duration`. (With audio, Chromium keeps the audio clock running for
-//! 30–90 ms after the video underflows; the picture is frozen from its underflow.) Measured in
-//! Chromium against its media pipeline's buffering states (tests/js/player-qoe.test.mjs), a
-//! video-only stall is the pipeline's to within ~15 ms, where the raw gap between frames is
-//! 0–45 ms long and counts every compositor hiccup of ≥ 100 ms as a stall.
+//! stall, once the shortfall qualifies, lasts the whole gap: from the display of the last frame
+//! before it to the display of the frame that ended it (the binding stamps a frame with its
+//! `expectedDisplayTime`), back-dated to `t − gap`. That is the media pipeline's own stall: Chromium
+//! declares the video underflow when the last queued frame reaches the screen (its expected display
+//! time, measured 0–17 ms before the CDP `BUFFERING_HAVE_NOTHING`), not when that frame's duration
+//! runs out, and `BUFFERING_HAVE_ENOUGH` when the next one does (0–3 ms after it). The shortfall
+//! alone reads short when the stream has audio: Chromium keeps the audio clock (the playhead)
+//! running 25–90 ms after the video underflows, so measured against the pipeline a shortfall or a
+//! `gap − frame duration` rule reads 21–48 ms short with audio; the whole gap is within ~16 ms
+//! with or without audio (tests/js/player-qoe.test.mjs, docs/qoe-comparison.md).
 //!
 //! When eligibility ends (pause, seek, hide, ended, error, exit) a candidate whose time since the
 //! last progress already reached the threshold is counted up to that moment; a shorter one is
@@ -180,9 +182,8 @@ enum Exit {
 /// What counts as playhead progress in an observation.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Progress {
-    /// A new presented frame: the playhead advance since the last progress in wall ms, and how
-    /// long the previous picture was due on screen (its frame duration, wall ms), if known.
-    Frame(f64, Option<f64>),
+    /// A new presented frame, with the playhead advance since the last progress in wall ms.
+    Frame(f64),
     /// An advancing `timeupdate` (fallback), with the playhead advance in ms.
     TimeUpdate(f64),
 }
@@ -230,6 +231,7 @@ struct Core {
     startup_failure: bool,
     playback_failure: bool,
     error_count: u32,
+    degraded: u32,
 
     source_attached: Option<f64>,
     load_to_first_frame: Option<f64>,
@@ -243,8 +245,6 @@ struct Core {
     last_media_time: Option<f64>,
     /// Playhead at the last presented frame, s.
     frame_pos: Option<f64>,
-    /// Frame duration (wall ms) estimated from the media-time step of the last frames.
-    frame_dur_ms: Option<f64>,
     tu_pos: Option<f64>,
     position: Option<f64>,
 
@@ -295,6 +295,7 @@ impl Core {
             startup_failure: false,
             playback_failure: false,
             error_count: 0,
+            degraded: 0,
             source_attached: None,
             load_to_first_frame: None,
             first_frame: None,
@@ -305,7 +306,6 @@ impl Core {
             last_presented: 0,
             last_media_time: None,
             frame_pos: None,
-            frame_dur_ms: None,
             tu_pos: None,
             position: None,
             watch_ms: 0.0,
@@ -431,16 +431,14 @@ impl Core {
         let gap = (t - c.t).max(0.0);
         let part = self.acc.minus(c.acc);
         let (duration, threshold, part) = match progress {
-            Some(Progress::Frame(advance_ms, due_ms)) => {
-                let short = (gap - advance_ms).max(0.0);
-                if short < self.cfg.stall_threshold_ms {
+            Some(Progress::Frame(advance_ms)) => {
+                // The playhead's shortfall decides; the stall is the whole gap between the two
+                // frames' displays (see the module docs: the playhead can run on after the
+                // picture stopped, with audio).
+                if gap - advance_ms < self.cfg.stall_threshold_ms {
                     return None;
                 }
-                // The picture froze once its frame duration ran out, which can be before the
-                // playhead stopped (with audio, the audio clock runs on after video underflows).
-                let d = due_ms.map_or(short, |f| short.max(gap - f)).min(gap);
-                let k = ratio(d, gap).unwrap_or(0.0).min(1.0);
-                (d, self.cfg.stall_threshold_ms, part.scaled(k))
+                (gap, self.cfg.stall_threshold_ms, part)
             }
             Some(Progress::TimeUpdate(advance_ms)) => {
                 let d = (gap - advance_ms).max(0.0);
@@ -683,6 +681,7 @@ impl Core {
                     self.ttfb.add(ttfb_ms);
                 }
             }
+            Observation::Degraded { flags } => self.degraded |= flags,
             Observation::Tick => {}
         }
         None
@@ -697,7 +696,6 @@ impl Core {
         rate: f64,
     ) -> Option<Progress> {
         let mt = media_time_s.is_finite().then_some(media_time_s);
-        let prev_mt = self.last_media_time;
         // The same picture again (same media time, e.g. the preloaded first frame presented again
         // after play(), or a repeated callback) is no progress.
         if self.frames_seen
@@ -724,15 +722,6 @@ impl Core {
         } else {
             1.0
         };
-        // The previous picture's frame duration is what this one's media-time step was, when it
-        // looks like one frame (0 < step ≤ 250 ms); the earlier estimate serves this frame.
-        let due_ms = self.frame_dur_ms;
-        if let (Some(a), Some(b)) = (prev_mt, mt) {
-            let step = (b - a) * 1000.0 / rate;
-            if step > 0.0 && step <= 250.0 {
-                self.frame_dur_ms = Some(step);
-            }
-        }
         let advance_ms = match (self.frame_pos, pos) {
             (Some(a), Some(b)) if b > a => ((b - a) * 1000.0 / rate).min(MAX_DELAY_MS),
             _ => 0.0,
@@ -754,7 +743,7 @@ impl Core {
         if self.first_frame.is_none() && self.wanted() && self.intent.is_some_and(|i| t > i) {
             self.start(t, self.startup_active_ms);
         }
-        Some(Progress::Frame(advance_ms, due_ms))
+        Some(Progress::Frame(advance_ms))
     }
 
     fn on_time_update(&mut self, t: f64, position_s: f64) -> Option<Progress> {
@@ -775,17 +764,28 @@ impl Core {
             self.finish_seek(t);
         }
         if self.first_frame.is_none() && self.wanted() {
-            // Fallback first frame: the `playing` event, confirmed by this playhead advance.
-            let shown = match (self.playing_mark, self.intent) {
-                (Some(p), Some(i)) if p >= i => p,
-                _ => t,
-            };
+            // Fallback first frame: when the playhead began to move, this update's time less its
+            // advance (at rate 1; the update before found it where it started), not before the
+            // intent nor the `playing` event (`playing` can fire tens of ms before the first frame
+            // moves, when the frame was preloaded).
+            let mut shown = (t - advance_s * 1000.0).min(t);
+            if let Some(i) = self.intent {
+                shown = shown.max(i);
+                if let Some(p) = self.playing_mark.filter(|&p| p >= i) {
+                    shown = shown.max(p);
+                }
+            }
             if self.load_to_first_frame.is_none() {
                 if let Some(s) = self.source_attached {
                     self.load_to_first_frame = Some((shown - s).max(0.0));
                 }
             }
             self.start(t, (self.startup_active_ms - (t - shown)).max(0.0));
+            // Playing since then (first frame back-dated, its time credited to playing time).
+            self.first_frame = Some(shown);
+            if self.eligible() {
+                self.acc.add(t - shown, self.bitrate, self.scale);
+            }
         }
         Some(Progress::TimeUpdate(advance_s * 1000.0))
     }
@@ -916,6 +916,7 @@ impl Monitor {
             playback_failure: c.playback_failure,
             failure_code: c.failure_code,
             error_count: c.error_count,
+            degraded: c.degraded,
             ended: c.ended,
 
             stall_count: count,

@@ -35,15 +35,15 @@ pub enum Observation {
         /// `currentTime`, seconds.
         position_s: f64,
     },
-    /// A presented frame from `requestVideoFrameCallback`; the observation time is the callback's
-    /// `now` argument.
+    /// A presented frame from `requestVideoFrameCallback`; the observation time is the frame's
+    /// `metadata.expectedDisplayTime` (when it reaches the screen; the callback's `now` if unknown).
     Frame {
         /// `metadata.mediaTime`, seconds.
         media_time_s: f64,
         /// `metadata.presentedFrames`.
         presented_frames: u32,
-        /// The playhead (s) at the observation time: `currentTime` read in the same callback, less
-        /// the time the callback ran after its `now` (at the playback rate), so that a callback
+        /// The playhead (s) at the observation time: `currentTime` read in the same callback,
+        /// moved to the observation time at the playback rate (while playing), so that a callback
         /// delayed by a busy main thread does not look like a playhead that fell behind. The stall
         /// rule measures how far it fell behind the wall clock. NaN when unknown: `media_time_s`
         /// is used instead.
@@ -114,6 +114,12 @@ pub enum Observation {
     SegmentTtfb {
         /// Milliseconds.
         ttfb_ms: f64,
+    },
+    /// The monitor's environment lacks a capability or misbehaved: `DEGRADED_*` bits (see
+    /// [`crate::qoe::QoeMetrics::degraded`]), OR-ed into what was reported before.
+    Degraded {
+        /// `DEGRADED_*` bits.
+        flags: u32,
     },
     /// A timer check requested through [`crate::qoe::Monitor::next_deadline_ms`]; carries nothing.
     Tick,

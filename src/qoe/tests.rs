@@ -163,9 +163,9 @@ fn qoe_stall_is_the_playhead_shortfall_not_the_frame_gap() {
     s.frame(2250.0, 0.24);
     let m = s.metrics(2250.0);
     assert_eq!((m.stall_count, m.freeze_count), (0, 1));
-    // A real stall: 400 ms without frames, the playhead advanced 30 ms (it ran on until the
-    // underflow, then stopped): the shortfall is 370 ms, but the picture (20 ms frames) froze
-    // 20 ms after the last frame, before the playhead stopped: a 380 ms stall, back-dated to 3020.
+    // A real stall: 400 ms without frames, the playhead advanced 30 ms (it ran on after the
+    // underflow, then stopped): the shortfall of 370 ms makes it a stall, and the stall is the
+    // whole gap between the two displays: 400 ms, back-dated to the last frame at 3000.
     s.frames(2270.0, 2900.0, 20.0).frame(3000.0, 0.02);
     let before = s.media_s;
     s.m.observe(
@@ -179,10 +179,10 @@ fn qoe_stall_is_the_playhead_shortfall_not_the_frame_gap() {
     );
     let m = s.metrics(3400.0);
     assert_eq!(m.stall_count, 1);
-    assert_close(m.stall_ms, 380.0);
-    assert_close(s.m.recent_stalls()[0].start_ms, 3020.0);
+    assert_close(m.stall_ms, 400.0);
+    assert_close(s.m.recent_stalls()[0].start_ms, 3000.0);
     // At half speed 20 ms of playhead is 40 ms of wall time: a 150 ms gap is a 110 ms shortfall
-    // (a stall); the picture before was due for 20 ms (its step at speed 1): 130 ms.
+    // (a stall) of 150 ms.
     s.m.observe(
         3550.0,
         O::Frame {
@@ -194,7 +194,7 @@ fn qoe_stall_is_the_playhead_shortfall_not_the_frame_gap() {
     );
     let m = s.metrics(3550.0);
     assert_eq!(m.stall_count, 2);
-    assert_close(m.stall_ms, 510.0);
+    assert_close(m.stall_ms, 550.0);
     // A frame without a playhead (NaN) falls back to its media time.
     s.m.observe(
         3700.0,
@@ -206,14 +206,49 @@ fn qoe_stall_is_the_playhead_shortfall_not_the_frame_gap() {
         },
     );
     assert_eq!(s.metrics(3700.0).stall_count, 3);
-    // (the playhead was at +0.05, the frame's media time is +0.06: 10 ms of 150; the picture
-    // before was due for 40 ms, its half-speed step).
-    assert_close(s.metrics(3700.0).stall_ms, 510.0 + 140.0);
+    // (the playhead was at +0.05, the frame's media time is +0.06: 10 ms of 150).
+    assert_close(s.metrics(3700.0).stall_ms, 550.0 + 150.0);
     // A hiccup whose playhead shortfall is under the threshold stays no stall, however long the
     // picture was overdue.
     let n = s.metrics(3700.0).stall_count;
     s.frames(3720.0, 4000.0, 20.0).frame(4190.0, 0.11);
     assert_eq!(s.metrics(4190.0).stall_count, n);
+}
+
+#[test]
+fn qoe_stall_with_audio_is_the_whole_display_gap() {
+    // Measured in Chromium 156 (hls.js, audio+video, a 25 fps stream): the last frame reaches the
+    // screen at 10 000 (expectedDisplayTime; the pipeline's video BUFFERING_HAVE_NOTHING comes 0–1 ms
+    // later), the audio clock runs on 27 ms, the next frame is displayed at 325.6 (video
+    // BUFFERING_HAVE_ENOUGH at 326.8) with the playhead 27 ms further than at the last frame. The
+    // stall is the pipeline's: 325.6 ms from 10 000, not the 298.6 ms shortfall, nor the 285.6 ms
+    // of "gap minus the last frame's 40 ms".
+    let mut s = Script::new();
+    s.at(8000.0, O::PlayIntent { autoplay: false })
+        .at(8000.0, O::Play)
+        .frames(8040.0, 10_000.0, 40.0);
+    let at_last = s.pos_s;
+    s.m.observe(
+        10_325.6,
+        O::Frame {
+            media_time_s: s.media_s + 0.12, // two frames dropped on resume
+            presented_frames: 10_000,
+            position_s: at_last + 0.027,
+            playback_rate: 1.0,
+        },
+    );
+    let m = s.metrics(10_325.6);
+    assert_eq!(m.stall_count, 1);
+    assert!((m.stall_ms - 325.6).abs() < 1e-6, "{}", m.stall_ms);
+    assert_close(s.m.recent_stalls()[0].start_ms, 10_000.0);
+    // The ongoing read during such a stall already counts from the last frame.
+    let mut s = Script::new();
+    s.at(0.0, O::PlayIntent { autoplay: false })
+        .at(0.0, O::Play)
+        .frames(40.0, 2000.0, 40.0);
+    let m = s.metrics(2250.0);
+    assert!(m.stall_ongoing);
+    assert_close(m.stall_ongoing_ms, 250.0);
 }
 
 #[test]
@@ -950,7 +985,27 @@ fn qoe_timeupdate_fallback_without_frame_callbacks() {
     let m = s.metrics(3050.0);
     assert_eq!((m.stall_count, m.stall_ms), (1, 750.0));
     assert_eq!(s.m.recent_stalls()[0].start_ms, 2300.0);
-    assert_eq!(m.playing_ms, 3050.0 - 550.0 - 750.0);
+    // Playing from the first frame (300: the playhead began to move) minus the stall.
+    assert_eq!(m.playing_ms, 3050.0 - 300.0 - 750.0);
+}
+
+#[test]
+fn qoe_timeupdate_fallback_first_frame_is_when_the_playhead_moved() {
+    // A preloaded element: `playing` fires 5 ms after play(), the picture starts moving 85 ms
+    // after it (measured in Chromium: `playing` runs ahead of the first moving frame); the first
+    // advancing update, at 340 ms, finds the playhead 255 ms further.
+    let mut s = Script::new();
+    s.at(0.0, O::SourceAttached)
+        .at(500.0, O::TimeUpdate { position_s: 0.0 })
+        .at(1000.0, O::PlayIntent { autoplay: false })
+        .at(1000.0, O::Play)
+        .at(1005.0, O::Playing)
+        .at(1340.0, O::TimeUpdate { position_s: 0.255 });
+    let m = s.metrics(1340.0);
+    assert_eq!(m.startup_ms, Some(85.0));
+    assert_eq!(m.load_to_first_frame_ms, Some(1085.0));
+    assert_eq!(m.playing_ms, 255.0);
+    assert_eq!(m.watch_ms, 340.0);
 }
 
 #[test]
@@ -1085,4 +1140,31 @@ mod props {
             }
         }
     }
+}
+
+#[test]
+fn qoe_degraded_bits_accumulate_and_survive_the_view() {
+    let mut s = Script::playing_until(1000.0);
+    assert_eq!(s.metrics(1000.0).degraded, 0);
+    s.at(
+        1000.0,
+        O::Degraded {
+            flags: DEGRADED_NO_FRAME_CALLBACKS,
+        },
+    )
+    .at(
+        1000.0,
+        O::Degraded {
+            flags: DEGRADED_NO_BEACON | DEGRADED_NO_STORAGE,
+        },
+    )
+    .at(1000.0, O::Degraded { flags: 0 });
+    let want = DEGRADED_NO_FRAME_CALLBACKS | DEGRADED_NO_BEACON | DEGRADED_NO_STORAGE;
+    assert_eq!(s.metrics(1000.0).degraded, want);
+    // Degradation is no error and does not end the view.
+    assert_eq!(s.metrics(1000.0).error_count, 0);
+    s.frames(1020.0, 1300.0, 20.0);
+    assert_eq!(s.metrics(1300.0).playing_ms, 1200.0);
+    assert_eq!(DEGRADED_NAMES.split(',').count(), 9);
+    assert_eq!(DEGRADED_NO_RESIZE_OBSERVER, 1 << 8);
 }

@@ -38,7 +38,7 @@ pub fn new_session_id() -> Result<String, JsValue> {
 /// Observation kinds in code order, comma-separated: the code of a kind is its index.
 const OBSERVATION_KINDS: &str = "playIntent,autoplayBlocked,sourceAttached,sourceChanged,play,\
 pause,playing,waiting,seeking,seeked,ended,timeUpdate,frame,visibility,pageHide,error,quality,\
-bitrate,dimensions,timeSync,frameProgramTime,liveEdge,segmentTtfb";
+bitrate,dimensions,timeSync,frameProgramTime,liveEdge,segmentTtfb,degraded";
 
 /// The code of the `tick` observation (a timer check), outside the published list.
 const TICK: u32 = 255;
@@ -102,6 +102,7 @@ fn observation(code: u32, a: f64, b: f64, c: f64, d: f64, e: f64) -> Option<Obse
         20 => O::FrameProgramTime { program_date_ms: a },
         21 => O::LiveEdge { distance_s: a },
         22 => O::SegmentTtfb { ttfb_ms: a },
+        23 => O::Degraded { flags: count(a) },
         TICK => O::Tick,
         _ => return None,
     })
@@ -157,6 +158,7 @@ metric_table! {
     "playbackFailure": "b" = playback_failure,
     "failureCode": "n" = failure_code,
     "errorCount": "n" = error_count,
+    "degraded": "n" = degraded,
     "ended": "b" = ended,
     "stallCount": "n" = stall_count,
     "stallMs": "n" = stall_ms,
@@ -211,6 +213,13 @@ metric_table! {
 #[wasm_bindgen(js_name = metricNames)]
 pub fn metric_names() -> String {
     METRIC_NAMES.trim_end_matches(',').into()
+}
+
+/// The names of the `degraded` metric's bits, comma-separated, bit 0 first
+/// (`noFrameCallbacks,noPlaybackQuality,…`; see `qoe::QoeMetrics::degraded`).
+#[wasm_bindgen(js_name = degradedNames)]
+pub fn degraded_names() -> String {
+    crate::qoe::DEGRADED_NAMES.into()
 }
 
 /// The QoE monitor of one view (one source on one element), fed by the JS entry.
@@ -300,7 +309,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn every_published_kind_decodes() {
         let kinds = OBSERVATION_KINDS.split(',').count() as u32;
-        assert_eq!(kinds, 23);
+        assert_eq!(kinds, 24);
         for code in 0..kinds {
             assert!(observation(code, 1.0, 1.0, 1.0, 1.0, 1.0).is_some());
         }

@@ -158,8 +158,12 @@ async function latencyRows(page, name, n, label) {
     const at = await page.evaluate(() => ({ t: performance.timeOrigin + performance.now(), m: window.qoe.metrics() }));
     const truth = (await latencyTruth(page, name, at.t - 1000)).filter((x) => x.wall_ms <= at.t);
     const t = truth.map((x) => x.truth_ms);
+    // Live-edge distance (what hls.js calls latency: its extrapolated live edge − the playhead). The
+    // origin publishes each segment as its last frame is captured, so the live edge is the capture
+    // clock now and the distance is the glass-to-glass latency of the frame on screen.
     rows.push({ phase: label, monitor_ms: r1(at.m.latencyLastMs), truth_median_ms: r1(median(t)), truth_min: r1(Math.min(...t)), truth_max: r1(Math.max(...t)),
-      'mon−truth': r1(at.m.latencyLastMs - median(t)), clock_offset_ms: r1(at.m.clockOffsetMs), frames: t.length });
+      'mon−truth': r1(at.m.latencyLastMs - median(t)), clock_offset_ms: r1(at.m.clockOffsetMs), frames: t.length,
+      edge_monitor_ms: r1(at.m.liveEdgeLastS * 1000), 'edge−truth': r1(at.m.liveEdgeLastS * 1000 - median(t)) });
   }
   return rows;
 }
@@ -198,7 +202,23 @@ async function liveStalls(name, targets, { reset, hls: hlsConfig = null, label }
   const gaps = frameGaps(fr, 60);
   const mon = (await qoeStalls(page)).map((s) => ({ start_ms: s.startMs, end_ms: s.startMs + s.durationMs, duration_ms: s.durationMs }));
   const hls = (await page.evaluate(() => window.rig.hlsStalls)).filter((s) => s.start_ms >= begin);
-  const m = await metrics(page);
+  const end = await page.evaluate(() => ({ m: window.qoe.metrics(), wall: performance.timeOrigin + performance.now(), mt: window.rig.frames.at(-1).media_time,
+    ttfb: performance.getEntriesByType('resource').filter((e) => /\.ts$/.test(e.name) && e.responseStart > 0).map((e) => e.responseStart - e.requestStart) }));
+  const m = end.m;
+  // ITU-T P.1203.3 Eq. 29 stall impact from the truth alone (the published formula, see
+  // src/qoe/score.rs): the startup (page rVFC) as an event at 0, each CDP stall at the content
+  // played before it (the page's presented media time since the first frame), T = content played.
+  const mt0 = st.first.media_time;
+  const events = [{ p: 0, l: (st.first.wall_ms - st.intent) / 1000 }, ...cdp.map((c) => ({
+    p: fr.filter((f) => f.wall_ms <= c.start_ms).at(-1).media_time - mt0, l: c.duration_ms / 1000 }))];
+  const T = end.mt - mt0;
+  const w = (x) => 0.48412879 + (1 - 0.48412879) * Math.exp((x * Math.log(0.5)) / 10);
+  const total = events.reduce((acc, e) => acc + e.l * w(T - e.p), 0);
+  const avg = events.length > 1 ? (events.at(-1).p - events[0].p) / (events.length - 1) : 0;
+  const p1203 = Math.exp(-events.length / 9.35158684) * Math.exp(-total / T / 0.91890815) * Math.exp(-avg / T / 11.0567558);
+  console.log('# %s: P.1203.3 stall impact from the truth %s (O.23 %s; %d events over %s s) | livekpi %s (O.23 %s); segment TTFB: page Resource Timing mean %s ms over %d, livekpi %s ms over %d',
+    label, p1203.toFixed(4), (1 + 4 * p1203).toFixed(3), events.length, r1(T), m.p1203StallImpact?.toFixed(4), m.p1203O23?.toFixed(3),
+    r1(end.ttfb.reduce((a, b) => a + b, 0) / end.ttfb.length), end.ttfb.length, r1(m.segmentTtfbMeanMs), m.segmentTtfbCount);
   // mux-embed: end its view so it beacons now (it sends every 10 s otherwise).
   const nBeacons = beacons.length;
   await page.evaluate(() => window.rig.mux.destroyMonitor(window.rig.video));
@@ -231,6 +251,12 @@ async function liveStalls(name, targets, { reset, hls: hlsConfig = null, label }
     };
   });
   const extraGaps = gaps.filter((g) => !cdp.some((c) => g.start_ms < (c.end_ms ?? Infinity) && g.end_ms > c.start_ms)).map((g) => r1(g.duration_ms));
+  // Diagnostics: a livekpi stall with no pipeline stall under it, with the page's frames around it.
+  for (const x of mon.filter((q) => q.start_ms >= begin && !overlapping(cdp, q.start_ms - 100, q.end_ms + 100))) {
+    const near = fr.filter((f) => f.wall_ms > x.start_ms - 150 && f.wall_ms < x.end_ms + 150)
+      .map((f) => `now ${r1(f.now_ms - x.start_ms)} shown ${r1(f.expected_ms - x.start_ms)} mt ${f.media_time.toFixed(3)} ct ${f.current_time.toFixed(3)}`);
+    console.log('# %s: livekpi stall with no CDP stall: %s ms; page frames (ms from its start): %s', label, r1(x.duration_ms), near.join(' | '));
+  }
   console.log('# %s: startup %s', label, JSON.stringify(startup));
   console.log('# %s: live latency, monitor latencyLastMs vs truth (frame on screen: barcode → schedule PDT)', label);
   console.table(latency);
@@ -244,7 +270,7 @@ async function liveStalls(name, targets, { reset, hls: hlsConfig = null, label }
   await truth.detach();
   await page.close();
   assert.deepEqual(errors, []);
-  return { table, m, cdp, hls, muxCount, muxDur, startup, latency, st };
+  return { table, m, cdp, hls, muxCount, muxDur, startup, latency, st, p1203 };
 }
 
 test('live hls.js, video only: k scripted stalls, startup and latency against truth; hls.js and mux-embed side by side', async () => {
@@ -257,6 +283,9 @@ test('live hls.js, video only: k scripted stalls, startup and latency against tr
   }
   assert.ok(Math.abs(r.startup['mon−truth']) <= FRAME_MS, `startup within one frame: ${JSON.stringify(r.startup)}`);
   for (const row of r.latency) assert.ok(Math.abs(row['mon−truth']) <= 100, `latency within ±100 ms: ${JSON.stringify(row)}`);
+  for (const row of r.latency) assert.ok(Math.abs(row['edge−truth']) <= 250, `live-edge distance: ${JSON.stringify(row)}`);
+  assert.ok(Math.abs(r.m.p1203StallImpact - r.p1203) <= 0.005, `P.1203.3 stall impact ${r.m.p1203StallImpact} vs truth ${r.p1203}`);
+  assert.ok(Math.abs(r.m.p1203O23 - (1 + 4 * r.m.p1203StallImpact)) < 1e-9);
   assert.equal(r.m.errorCount, 0, 'hls.js stall reports are not errors');
   // Context, not a verdict on other tools: mux-embed does not report stalls under 250 ms.
   assert.ok(r.muxCount == null || r.muxCount <= targets.length);

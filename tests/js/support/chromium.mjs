@@ -18,13 +18,23 @@ export const CHROMIUM_ARGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
-/** Launches headless Chromium with a fresh user-data-dir; close() also removes the profile. */
+/** CHROMIUM_ARGS with every switch that `extraArgs` sets replaced by the extra one (Chromium would keep the first). */
+function withArgs(extraArgs) {
+  const name = (a) => a.split('=')[0];
+  const own = new Set(extraArgs.map(name));
+  return [...CHROMIUM_ARGS.filter((a) => !own.has(name(a))), ...extraArgs];
+}
+
+/**
+ * Launches headless Chromium with a fresh user-data-dir; close() also removes the profile.
+ * `extraArgs` override CHROMIUM_ARGS switch by switch (e.g. another --autoplay-policy).
+ */
 export async function launchChromium(extraArgs = []) {
   const profile = mkdtempSync(join(tmpdir(), 'livekpi-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [...CHROMIUM_ARGS, ...extraArgs],
+    args: withArgs(extraArgs),
   });
   return {
     newPage: () => context.newPage(),
@@ -49,7 +59,7 @@ export async function launchChromiumCDP(extraArgs = []) {
   const { readFileSync, existsSync } = await import('node:fs');
   const profile = mkdtempSync(join(tmpdir(), 'livekpi-chromium-cdp-'));
   const proc = spawn(CHROMIUM_PATH, [
-    ...CHROMIUM_ARGS, ...extraArgs,
+    ...withArgs(extraArgs),
     '--headless', '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0',
     `--user-data-dir=${profile}`, 'about:blank',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
