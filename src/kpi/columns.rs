@@ -3,7 +3,7 @@
 use super::error::{ErrorReason, IngestError, IngestReport};
 use super::event::{check_amount, check_count, check_time, Event, EventType, IdKey, MAX_SAFE};
 use super::room::{Raw, Room};
-use super::util::{str_hash, NONE};
+use super::util::NONE;
 
 /// A columnar batch. `kind` and `ts` are required and define the row count; every other column
 /// is either empty (absent for all rows) or exactly as long as `kind` (else the whole batch is
@@ -226,21 +226,9 @@ impl Columns<'_> {
         }
         Ok(n)
     }
-
-    fn str_at(&self, col: &[u32], i: usize, f: &'static str) -> Result<Option<&str>, IngestError> {
-        match col.get(i) {
-            None => Ok(None),
-            Some(&NONE) => Ok(None),
-            Some(&k) => self
-                .strings
-                .get(k as usize)
-                .map(|s| Some(s.as_str()))
-                .ok_or(IngestError::new(f, ErrorReason::BadIndex)),
-        }
-    }
 }
 
-/// Per-batch cache: string-table index → interned id, per interner (viewer, session, product,
+/// Per-batch cache: string-table index → interned id, per key table (viewer, session, product,
 /// order, labels), so each string of a batch is hashed once.
 struct StrCache {
     ids: Vec<[u32; 5]>,
@@ -274,9 +262,20 @@ impl Room {
                 Vec::new()
             },
         };
+        self.ingest_rows(c, n, &mut cache, &mut rep);
+        rep
+    }
+
+    fn ingest_rows(
+        &mut self,
+        c: &Columns<'_>,
+        n: usize,
+        cache: &mut StrCache,
+        rep: &mut IngestReport,
+    ) {
         for i in 0..n {
             let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            let r = match self.raw_from_row(c, i, &mut cache) {
+            let r = match self.raw_from_row(c, i, cache) {
                 Ok(raw) => self.accept(raw),
                 Err(e) => Err(e),
             };
@@ -284,10 +283,18 @@ impl Room {
                 e.line = Some(line);
                 self.count_err(e)
             });
-            self.tally(r, &mut rep);
+            self.tally(r, rep);
         }
         self.finalize();
-        rep
+    }
+
+    /// The string of batch ref `k`.
+    #[inline]
+    fn ref_str<'s>(c: &'s Columns<'_>, k: u32, f: &'static str) -> Result<&'s str, IngestError> {
+        c.strings
+            .get(k as usize)
+            .map(|s| s.as_str())
+            .ok_or(IngestError::new(f, ErrorReason::BadIndex))
     }
 
     fn raw_from_row(
@@ -314,9 +321,9 @@ impl Room {
                 }
                 IdKey::Num(x as u64)
             }
-            None => match c.str_at(c.id_ref, i, "id")? {
-                Some(s) => IdKey::from_str(s),
-                None => return Err(IngestError::new("id", ErrorReason::MissingField)),
+            None => match c.id_ref.get(i) {
+                Some(&k) if k != NONE => IdKey::from_str(Self::ref_str(c, k, "id")?),
+                _ => return Err(IngestError::new("id", ErrorReason::MissingField)),
             },
         };
         let ts = check_time(c.ts[i], "ts")?;
@@ -338,7 +345,10 @@ impl Room {
             Some(1) => Some(true),
             _ => None,
         };
-        r.text_hash = c.str_at(c.text, i, "text")?.map(str_hash);
+        r.text_hash = match c.text.get(i) {
+            Some(&k) if k != NONE => Some(self.text_hash(Self::ref_str(c, k, "text")?)?),
+            _ => None,
+        };
         r.viewer = self.col_id::<0>(c, c.viewer, i, "viewer", cache)?;
         r.session = self.col_id::<1>(c, c.session, i, "session", cache)?;
         r.product = self.col_id::<2>(c, c.product, i, "product", cache)?;
@@ -375,13 +385,7 @@ impl Room {
         let Some(s) = c.strings.get(k) else {
             return Err(IngestError::new(f, ErrorReason::BadIndex));
         };
-        let id = match T {
-            0 => self.viewer_ids.intern(s),
-            1 => self.session_ids.intern(s),
-            2 => self.product_ids.intern(s),
-            3 => self.order_ids.intern(s),
-            _ => self.labels.intern(s),
-        };
+        let id = self.key(T, s, f)?;
         if let Some(e) = cache.ids.get_mut(k) {
             e[T] = id;
         }

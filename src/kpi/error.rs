@@ -35,11 +35,16 @@ pub enum ErrorReason {
     ColumnLength,
     /// Code 14: a columnar string index points outside the string table.
     BadIndex,
+    /// Code 15: a memory cap of the room ([`super::RoomConfig`]) would be passed: a new key
+    /// beyond the distinct-key cap of its field (viewer, session, product, order, labels), a
+    /// string longer than its length cap, or a new event id while the de-duplication set is full.
+    /// The event is rejected; everything already kept is unchanged.
+    CapExceeded,
 }
 
 impl ErrorReason {
     /// All reasons, in code order.
-    pub const ALL: [ErrorReason; 14] = [
+    pub const ALL: [ErrorReason; 15] = [
         ErrorReason::InvalidJson,
         ErrorReason::NotAnObject,
         ErrorReason::UnknownKind,
@@ -54,9 +59,10 @@ impl ErrorReason {
         ErrorReason::BadUtf8,
         ErrorReason::ColumnLength,
         ErrorReason::BadIndex,
+        ErrorReason::CapExceeded,
     ];
 
-    /// Stable numeric code (1..=14).
+    /// Stable numeric code (1..=15).
     pub fn code(self) -> u16 {
         match self {
             ErrorReason::InvalidJson => 1,
@@ -73,6 +79,7 @@ impl ErrorReason {
             ErrorReason::BadUtf8 => 12,
             ErrorReason::ColumnLength => 13,
             ErrorReason::BadIndex => 14,
+            ErrorReason::CapExceeded => 15,
         }
     }
 
@@ -93,6 +100,7 @@ impl ErrorReason {
             ErrorReason::BadUtf8 => "bad_utf8",
             ErrorReason::ColumnLength => "column_length",
             ErrorReason::BadIndex => "bad_index",
+            ErrorReason::CapExceeded => "cap_exceeded",
         }
     }
 

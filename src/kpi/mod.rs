@@ -61,7 +61,7 @@ pub use event::{
     check_amount, check_count, check_time, to_ndjson, Event, EventType, SCHEMA_VERSION,
 };
 pub use gen::{generate, generate_ndjson, GenConfig, SplitMix64};
-pub use room::{Outcome, Room, RoomConfig};
+pub use room::{Caps, Outcome, Room, RoomConfig};
 pub use snapshot::{
     Funnel, FunnelStep, GroupRow, Interactive, MinuteRow, NewReturning, PathRow, Peaks, People,
     ProcessLayer, ProductRow, Rate, ResultLayer, Scene, SegmentRow, Snapshot, VoteCount,

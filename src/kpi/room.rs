@@ -18,7 +18,7 @@ use std::hash::Hasher;
 pub const MINUTE_MS: i64 = 60_000;
 /// One day in ms (edge rule 8: a follower for ≥ 1 day is a returning viewer).
 pub const DAY_MS: i64 = 86_400_000;
-/// Largest number of stream minutes kept (≈ 69 days); later minutes are not tracked.
+/// Hard ceiling of [`RoomConfig::max_minutes`] (≈ 69 days).
 pub const MAX_MINUTES: usize = 100_000;
 
 /// Configuration of a [`Room`]. Build with [`RoomConfig::new`] and adjust fields.
@@ -47,6 +47,56 @@ pub struct RoomConfig {
     /// Largest lag (minutes, both directions) tried by the lagged correlation. Default 10,
     /// at most [`super::analysis::MAX_LAG`].
     pub max_lag_minutes: usize,
+    /// Memory caps (see [`Caps`]).
+    pub caps: Caps,
+}
+
+/// Memory caps of a room: state grows with distinct keys, and each key space is bounded. An
+/// event that would pass a cap is rejected with reason `cap_exceeded` naming the field (counted
+/// per reason in the stats); the valid rest of its batch is kept and nothing already kept
+/// changes. Caps on keys count distinct keys ever seen (ids are not forgotten).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Caps {
+    /// Distinct viewer ids. Default 2,000,000.
+    pub viewers: usize,
+    /// Distinct session ids. Default 4,000,000.
+    pub sessions: usize,
+    /// Distinct product ids. Default 100,000.
+    pub products: usize,
+    /// Distinct order ids. Default 4,000,000.
+    pub orders: usize,
+    /// Distinct labels: regions, tiers, sources, vote options and co-host ids together.
+    /// Default 100,000.
+    pub labels: usize,
+    /// Longest id or label, in UTF-8 bytes (viewer, session, product, order, option, cohost,
+    /// region, tier, source and text event ids). Default 256.
+    pub string_bytes: usize,
+    /// Longest comment text, in UTF-8 bytes (texts are hashed, not kept). Default 65,536.
+    pub text_bytes: usize,
+    /// Event ids remembered for de-duplication (those inside the lateness window): when full,
+    /// a new event is rejected on `id` rather than accepted without duplicate protection.
+    /// Default 4,000,000.
+    pub seen_ids: usize,
+    /// Minute rows: minute `m` ≥ this is not tracked (its events still count in the whole-stream
+    /// totals) and a snapshot shows at most this many minutes. Default 4,320 (72 h, the longest
+    /// stream the default time checks accept), at most [`MAX_MINUTES`].
+    pub minutes: usize,
+}
+
+impl Default for Caps {
+    fn default() -> Caps {
+        Caps {
+            viewers: 2_000_000,
+            sessions: 4_000_000,
+            products: 100_000,
+            orders: 4_000_000,
+            labels: 100_000,
+            string_bytes: 256,
+            text_bytes: 65_536,
+            seen_ids: 4_000_000,
+            minutes: 4_320,
+        }
+    }
 }
 
 impl RoomConfig {
@@ -63,6 +113,7 @@ impl RoomConfig {
             max_duration_ms: 2 * DAY_MS,
             top_paths: 10,
             max_lag_minutes: 10,
+            caps: Caps::default(),
         }
     }
     /// Same config with a known end.
@@ -680,7 +731,7 @@ pub struct Room {
     pub(crate) watermark: Option<i64>,
     pub(crate) accepted: u64,
     pub(crate) duplicates: u64,
-    pub(crate) rejected: [u64; 14],
+    pub(crate) rejected: [u64; 15],
     pub(crate) repeat_payments: u64,
     pub(crate) repeat_enters: u64,
     orphan_sessions: u64,
@@ -691,6 +742,13 @@ pub struct Room {
     watch_queued: Vec<bool>,
     watch_dirty: Vec<u32>,
 }
+
+/// Key tables of [`Room::key`].
+pub(crate) const KEY_VIEWER: usize = 0;
+pub(crate) const KEY_SESSION: usize = 1;
+pub(crate) const KEY_PRODUCT: usize = 2;
+pub(crate) const KEY_ORDER: usize = 3;
+pub(crate) const KEY_LABEL: usize = 4;
 
 const NOT_INDEXED: i64 = i64::MIN;
 /// Accepted events between two evictions of old ids inside one batch.
@@ -713,6 +771,7 @@ impl Room {
         cfg.max_duration_ms = cfg.max_duration_ms.clamp(0, safe);
         cfg.opening_ms = cfg.opening_ms.clamp(0, safe);
         cfg.closing_ms = cfg.closing_ms.clamp(0, safe);
+        cfg.caps.minutes = cfg.caps.minutes.min(MAX_MINUTES);
         let end = cfg.stream_end_ms;
         Room {
             cfg,
@@ -740,7 +799,7 @@ impl Room {
             watermark: None,
             accepted: 0,
             duplicates: 0,
-            rejected: [0; 14],
+            rejected: [0; 15],
             repeat_payments: 0,
             repeat_enters: 0,
             orphan_sessions: 0,
@@ -967,24 +1026,61 @@ impl Room {
             }
         }
         let mut r = Raw::new(IdKey::from_str(&e.id), e.ts, e.kind);
-        let opt = |i: &mut Interner, s: &Option<String>| s.as_deref().map_or(NONE, |s| i.intern(s));
-        r.viewer = opt(&mut self.viewer_ids, &e.viewer);
-        r.session = opt(&mut self.session_ids, &e.session);
-        r.product = opt(&mut self.product_ids, &e.product);
-        r.order = opt(&mut self.order_ids, &e.order);
-        r.option = opt(&mut self.labels, &e.option);
-        r.cohost = opt(&mut self.labels, &e.cohost);
-        r.region = opt(&mut self.labels, &e.region);
-        r.tier = opt(&mut self.labels, &e.tier);
-        r.source = opt(&mut self.labels, &e.source);
+        let fields: [(usize, &Option<String>, &'static str); 9] = [
+            (KEY_VIEWER, &e.viewer, "viewer"),
+            (KEY_SESSION, &e.session, "session"),
+            (KEY_PRODUCT, &e.product, "product"),
+            (KEY_ORDER, &e.order, "order"),
+            (KEY_LABEL, &e.option, "option"),
+            (KEY_LABEL, &e.cohost, "cohost"),
+            (KEY_LABEL, &e.region, "region"),
+            (KEY_LABEL, &e.tier, "tier"),
+            (KEY_LABEL, &e.source, "source"),
+        ];
+        let mut ids = [NONE; 9];
+        for (k, (t, v, f)) in fields.into_iter().enumerate() {
+            if let Some(v) = v.as_deref() {
+                ids[k] = self.key(t, v, f)?;
+            }
+        }
+        [
+            r.viewer, r.session, r.product, r.order, r.option, r.cohost, r.region, r.tier, r.source,
+        ] = ids;
         r.amount = e.amount;
         r.units = e.units;
         r.count = e.count;
         r.follower_since = e.follower_since_ms;
         r.seen_before = e.seen_before;
-        r.text_hash = e.text.as_deref().map(str_hash);
+        r.text_hash = e.text.as_deref().map(|t| self.text_hash(t)).transpose()?;
         r.check_required()?;
         Ok(r)
+    }
+
+    /// Interned id of key `s` in table `t` ([`KEY_VIEWER`] … [`KEY_LABEL`]) under the room's
+    /// caps; a new key beyond its cap, or longer than `caps.string_bytes`, is `cap_exceeded` on
+    /// field `f`.
+    #[inline]
+    pub(crate) fn key(&mut self, t: usize, s: &str, f: &'static str) -> Result<u32, IngestError> {
+        let c = &self.cfg.caps;
+        let (table, cap) = match t {
+            KEY_VIEWER => (&mut self.viewer_ids, c.viewers),
+            KEY_SESSION => (&mut self.session_ids, c.sessions),
+            KEY_PRODUCT => (&mut self.product_ids, c.products),
+            KEY_ORDER => (&mut self.order_ids, c.orders),
+            _ => (&mut self.labels, c.labels),
+        };
+        table
+            .intern_capped(s, cap, c.string_bytes)
+            .ok_or(IngestError::new(f, ErrorReason::CapExceeded))
+    }
+
+    /// Hash of a comment text, `cap_exceeded` on `text` beyond `caps.text_bytes`.
+    #[inline]
+    pub(crate) fn text_hash(&self, t: &str) -> Result<u64, IngestError> {
+        if t.len() > self.cfg.caps.text_bytes {
+            return Err(IngestError::new("text", ErrorReason::CapExceeded));
+        }
+        Ok(str_hash(t))
     }
 
     /// Time checks, lateness, de-duplication, then apply.
@@ -1004,6 +1100,21 @@ impl Room {
             }
         }
         let h = r.content_hash();
+        if let IdKey::Text(t) = &r.key {
+            if t.len() > self.cfg.caps.string_bytes {
+                return Err(IngestError::new("id", ErrorReason::CapExceeded));
+            }
+        }
+        if self.seen_num.len() + self.seen_text.len() >= self.cfg.caps.seen_ids
+            && !self.is_seen(&r.key)
+        {
+            // a new id: this event will be accepted, so the watermark it sets applies already;
+            // forget the ids that left the window first, reject only when still full
+            self.evict_seen_at(self.watermark.map_or(r.ts, |w| w.max(r.ts)));
+            if self.seen_num.len() + self.seen_text.len() >= self.cfg.caps.seen_ids {
+                return Err(IngestError::new("id", ErrorReason::CapExceeded));
+            }
+        }
         use std::collections::hash_map::Entry;
         let dup = |old: u64| {
             if old == h {
@@ -1045,6 +1156,13 @@ impl Room {
         }
         self.apply(&r, h);
         Ok(Outcome::Accepted)
+    }
+
+    fn is_seen(&self, k: &IdKey) -> bool {
+        match k {
+            IdKey::Num(n) => self.seen_num.contains_key(n),
+            IdKey::Text(t) => self.seen_text.contains_key(t),
+        }
     }
 
     /// Recomputes dirty minute maxima and forgets ids that left the lateness window.
@@ -1095,9 +1213,13 @@ impl Room {
     /// least for the window). Called at the end of each batch and every [`EVICT_EVERY`] accepted
     /// events inside one, so a bulk load keeps only the window's ids too.
     fn evict_seen(&mut self) {
-        let Some(w) = self.watermark else {
-            return;
-        };
+        if let Some(w) = self.watermark {
+            self.evict_seen_at(w);
+        }
+    }
+
+    /// [`Room::evict_seen`] for watermark `w`.
+    fn evict_seen_at(&mut self, w: i64) {
         let cutoff = w.saturating_sub(self.cfg.lateness_ms);
         while let Some(&(ts, k)) = self.seen_num_fifo.front() {
             if ts >= cutoff {
@@ -1196,7 +1318,7 @@ impl Room {
         }
         let d = ts - start;
         let m = (d / MINUTE_MS) as usize;
-        if m >= MAX_MINUTES {
+        if m >= self.cfg.caps.minutes {
             return None;
         }
         Some((m, usize::from(d % MINUTE_MS == 0)))
@@ -1571,7 +1693,7 @@ impl Room {
             .map_or(usize::MAX, |x| x.0)
             .min(nm.map_or(usize::MAX, |x| x.0));
         let hi = om.map_or(0, |x| x.1).max(nm.map_or(0, |x| x.1));
-        if lo == usize::MAX || hi >= MAX_MINUTES {
+        if lo == usize::MAX || hi >= self.cfg.caps.minutes {
             return;
         }
         let inr = |r: Option<(usize, usize)>, m: usize| r.is_some_and(|(a, b)| a <= m && m <= b);
@@ -1614,7 +1736,7 @@ impl Room {
             return;
         }
         let m = ((t - start) / MINUTE_MS) as usize;
-        if m >= MAX_MINUTES {
+        if m >= self.cfg.caps.minutes {
             return;
         }
         let t0 = start + m as i64 * MINUTE_MS;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::analysis::{lagged_correlation, LagCorrelation};
 use super::error::IngestStats;
 use super::event::SCHEMA_VERSION;
-use super::room::{flag, Counts, GroupTable, Minute, Room, MAX_MINUTES, MINUTE_MS};
+use super::room::{flag, Counts, GroupTable, Minute, Room, MINUTE_MS};
 use super::util::{Interner, NONE};
 
 /// A ratio with its parts: `value = scale × numerator / denominator`, null when the denominator
@@ -452,7 +452,7 @@ pub struct Snapshot {
     pub schema_version: u32,
     /// The `now_ms` asked for.
     pub now_ms: i64,
-    /// min(now, end): time-based KPIs stop here.
+    /// min(now, end, start + `caps.minutes` min): time-based KPIs stop here.
     pub horizon_ms: i64,
     /// Stream start.
     pub stream_start_ms: i64,
@@ -461,7 +461,7 @@ pub struct Snapshot {
     /// True when the end is known and now ≥ end (everything final).
     pub ended: bool,
     /// Minutes from the start to the horizon (⌈(horizon − start) / 60 s⌉, ≥ 0, at most
-    /// [`MAX_MINUTES`]).
+    /// `caps.minutes` of the room's config).
     pub minutes: i64,
     /// Result layer.
     pub result: ResultLayer,
@@ -535,12 +535,19 @@ impl Room {
         let start = self.cfg.stream_start_ms;
         let end = self.end;
         let safe = super::event::MAX_SAFE;
-        let horizon = end.map_or(now_ms, |e| now_ms.min(e)).clamp(-safe, safe);
+        // the minute cap bounds the horizon too: a snapshot far in the future (unknown end)
+        // shows at most `caps.minutes` rows
+        let cap_ms = start.saturating_add(self.cfg.caps.minutes as i64 * MINUTE_MS);
+        let horizon = end
+            .map_or(now_ms, |e| now_ms.min(e))
+            .min(cap_ms)
+            .clamp(-safe, safe);
         let ended = end.is_some_and(|e| now_ms >= e);
         let shown = if horizon <= start {
             0
         } else {
-            (((horizon - start) as u64).div_ceil(MINUTE_MS as u64) as usize).min(MAX_MINUTES)
+            (((horizon - start) as u64).div_ceil(MINUTE_MS as u64) as usize)
+                .min(self.cfg.caps.minutes)
         };
         let fold = ended && end.is_some_and(|e| e > start && (e - start) % MINUTE_MS == 0);
         let empty = Minute::default();

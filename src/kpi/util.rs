@@ -96,8 +96,20 @@ impl Interner {
         self.slots = slots;
     }
 
-    /// Id of `s`, inserting it when new. Returns [`NONE`] when the table is full.
-    pub(crate) fn intern(&mut self, s: &str) -> u32 {
+    /// Id of `s`, inserting it when new and the table holds fewer than `max_keys` strings and
+    /// `s` is at most `max_len` bytes; `None` when a new string would pass a cap.
+    #[inline]
+    pub(crate) fn intern_capped(
+        &mut self,
+        s: &str,
+        max_keys: usize,
+        max_len: usize,
+    ) -> Option<u32> {
+        self.intern_inner(s, max_keys, max_len)
+    }
+
+    #[inline]
+    fn intern_inner(&mut self, s: &str, max_keys: usize, max_len: usize) -> Option<u32> {
         // hash fits 32 bits: the slot index uses its low bits
         let h = str_hash(s) as u32;
         if self.slots.is_empty() {
@@ -112,13 +124,13 @@ impl Interner {
             }
             let i = (k - 1) as usize;
             if self.hashes[i] == h && self.name_at(i) == s {
-                return k - 1;
+                return Some(k - 1);
             }
             j = (j + 1) & mask;
         }
         let i = self.ends.len();
-        if i >= (NONE - 1) as usize {
-            return NONE;
+        if i >= (NONE - 1) as usize || i >= max_keys || s.len() > max_len {
+            return None;
         }
         self.arena.push_str(s);
         self.ends.push(self.arena.len());
@@ -127,7 +139,7 @@ impl Interner {
         if (i + 1) * 4 >= self.slots.len() * 3 {
             self.grow();
         }
-        i as u32
+        Some(i as u32)
     }
     /// The string of an id ("" for unknown ids).
     pub(crate) fn name(&self, i: u32) -> &str {

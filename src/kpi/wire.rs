@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::error::{ErrorReason, IngestError};
 use super::event::{check_amount, check_count, check_time, EventType, IdKey, MAX_SAFE};
 use super::room::{Raw, Room};
-use super::util::{str_hash, NONE};
+use super::util::NONE;
 
 /// A string id, or a canonical non-negative integer id.
 enum IdVal<'a> {
@@ -336,27 +336,27 @@ fn wire_to_raw(room: &mut Room, w: &Wire<'_>) -> Result<Raw, IngestError> {
         .map(|x| check_time(x, "follower_since_ms"))
         .transpose()?;
     r.seen_before = w.seen_before;
-    r.text_hash = w.text.as_deref().map(str_hash);
-    let id = |i: &mut super::util::Interner, v: &Option<IdVal<'_>>| match v {
-        None => NONE,
-        Some(IdVal::S(s)) => i.intern(s),
-        Some(IdVal::N(n)) => {
-            let mut buf = [0u8; 20];
-            i.intern(decimal(*n, &mut buf))
-        }
+    r.text_hash = w.text.as_deref().map(|t| room.text_hash(t)).transpose()?;
+    use super::room::{KEY_LABEL, KEY_ORDER, KEY_PRODUCT, KEY_SESSION, KEY_VIEWER};
+    let mut buf = [0u8; 20];
+    let mut id = |t: usize, v: &Option<IdVal<'_>>, f: &'static str| match v {
+        None => Ok(NONE),
+        Some(IdVal::S(s)) => room.key(t, s, f),
+        Some(IdVal::N(n)) => room.key(t, decimal(*n, &mut buf), f),
     };
-    r.viewer = id(&mut room.viewer_ids, &w.viewer);
-    r.session = id(&mut room.session_ids, &w.session);
-    r.product = id(&mut room.product_ids, &w.product);
-    r.order = id(&mut room.order_ids, &w.order);
-    r.option = id(&mut room.labels, &w.option);
-    r.cohost = id(&mut room.labels, &w.cohost);
-    let lab = |i: &mut super::util::Interner, v: &Option<Cow<'_, str>>| {
-        v.as_deref().map_or(NONE, |s| i.intern(s))
+    r.viewer = id(KEY_VIEWER, &w.viewer, "viewer")?;
+    r.session = id(KEY_SESSION, &w.session, "session")?;
+    r.product = id(KEY_PRODUCT, &w.product, "product")?;
+    r.order = id(KEY_ORDER, &w.order, "order")?;
+    r.option = id(KEY_LABEL, &w.option, "option")?;
+    r.cohost = id(KEY_LABEL, &w.cohost, "cohost")?;
+    let mut lab = |v: &Option<Cow<'_, str>>, f: &'static str| match v.as_deref() {
+        None => Ok(NONE),
+        Some(s) => room.key(KEY_LABEL, s, f),
     };
-    r.region = lab(&mut room.labels, &w.region);
-    r.tier = lab(&mut room.labels, &w.tier);
-    r.source = lab(&mut room.labels, &w.source);
+    r.region = lab(&w.region, "region")?;
+    r.tier = lab(&w.tier, "tier")?;
+    r.source = lab(&w.source, "source")?;
     r.check_required()?;
     Ok(r)
 }

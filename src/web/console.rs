@@ -38,6 +38,28 @@ export interface RoomOptions {
   topPaths?: number;
   /** Largest lag (minutes) tried by the lagged correlations. Default 10. */
   maxLagMinutes?: number;
+  /**
+   * Memory caps: an event that would pass one is rejected with reason `cap_exceeded` naming the
+   * field (counted in `stats()`); the rest of its batch is kept. This one: distinct viewer ids
+   * (default 2,000,000).
+   */
+  maxViewers?: number;
+  /** Distinct session ids (default 4,000,000). */
+  maxSessions?: number;
+  /** Distinct product ids (default 100,000). */
+  maxProducts?: number;
+  /** Distinct order ids (default 4,000,000). */
+  maxOrders?: number;
+  /** Distinct regions, tiers, sources, vote options and co-host ids together (default 100,000). */
+  maxLabels?: number;
+  /** Longest id or label in UTF-8 bytes (default 256). */
+  maxStringBytes?: number;
+  /** Longest comment text in UTF-8 bytes (default 65,536). */
+  maxTextBytes?: number;
+  /** Event ids remembered for de-duplication inside the lateness window (default 4,000,000). */
+  maxSeenIds?: number;
+  /** Minute rows tracked and shown; also bounds the snapshot horizon (default 4,320 = 72 h). */
+  maxMinutes?: number;
 }
 
 /** One live-room event as a plain object (see the event schema in the README). */
@@ -197,6 +219,22 @@ fn room_config(options: &JsValue) -> Result<RoomConfig, JsValue> {
     }
     if let Some(v) = non_negative("maxLagMinutes", opt_ms(options, "maxLagMinutes", WHERE)?)? {
         cfg.max_lag_minutes = v.min(240) as usize;
+    }
+    let caps = &mut cfg.caps;
+    for (field, slot) in [
+        ("maxViewers", &mut caps.viewers),
+        ("maxSessions", &mut caps.sessions),
+        ("maxProducts", &mut caps.products),
+        ("maxOrders", &mut caps.orders),
+        ("maxLabels", &mut caps.labels),
+        ("maxStringBytes", &mut caps.string_bytes),
+        ("maxTextBytes", &mut caps.text_bytes),
+        ("maxSeenIds", &mut caps.seen_ids),
+        ("maxMinutes", &mut caps.minutes),
+    ] {
+        if let Some(v) = non_negative(field, opt_ms(options, field, WHERE)?)? {
+            *slot = usize::try_from(v).unwrap_or(usize::MAX);
+        }
     }
     Ok(cfg)
 }

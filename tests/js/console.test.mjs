@@ -137,6 +137,32 @@ test('bad events are reported with field and position, counted, and the valid re
   assert.equal(room.snapshot(END).process.viewers, 3);
 });
 
+test('memory caps: events over a cap are rejected naming the field, counted, the rest kept; far-future snapshots stay bounded', () => {
+  const room = new Room({ streamStartMs: START, streamEndMs: END, maxViewers: 2, maxStringBytes: 16, maxMinutes: 30 });
+  const enter = (i, viewer) => ({ id: `c${i}`, ts: START + 1000 * i, kind: 'enter', viewer, session: `s${i}` });
+  const objects = room.ingest([enter(1, 'v1'), enter(2, 'v2'), enter(3, 'v3'), enter(4, 'v1'), enter(5, 'x'.repeat(17))]);
+  assert.equal(objects.accepted, 3);
+  assert.deepEqual(objects.errors.map((e) => [e.line, e.field, e.reason]), [[3, 'viewer', 'cap_exceeded'], [5, 'viewer', 'cap_exceeded']]);
+  const cols = room.ingestColumns(toColumns([enter(6, 'v4'), enter(7, 'v2')]));
+  assert.equal(cols.accepted, 1);
+  assert.deepEqual(cols.errors.map((e) => [e.line, e.field, e.reason]), [[1, 'viewer', 'cap_exceeded']]);
+  const stats = room.stats();
+  assert.deepEqual(stats.rejected_by_reason.map((r) => [r.reason, r.count]), [['cap_exceeded', 3]]);
+  const snap = room.snapshot(END);
+  assert.equal(snap.process.viewers, 2);
+  assert.equal(snap.minutes, 30);
+  // unknown end, a snapshot ten years ahead: at most the default 4,320 minute rows
+  const open = new Room({ streamStartMs: START });
+  open.ingest([enter(1, 'v1')]);
+  const far = open.snapshot(START + 10 * 365 * 86_400_000);
+  assert.equal(far.minutes, 4320);
+  assert.equal(far.scene.minutes.length, 4320);
+  assert.throws(() => new Room({ streamStartMs: START, maxViewers: -1 }), /`maxViewers` must not be negative/);
+  // absurd timestamps: far future and far past are out_of_range on ts
+  const r = open.ingest([{ id: 'f', ts: START + 30 * 365 * 86_400_000, kind: 'like', viewer: 'v1' }, { id: 'p', ts: 0, kind: 'like', viewer: 'v1' }]);
+  assert.deepEqual(r.errors.map((e) => [e.field, e.reason]), [['ts', 'out_of_range'], ['ts', 'out_of_range']]);
+});
+
 test('alerts: an interaction drop is raised once with its evidence; the clean stream raises none of it', async () => {
   const { analyzeComment } = await import('../../pkg/console/node.js');
   assert.equal(typeof analyzeComment, 'function');

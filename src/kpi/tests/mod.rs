@@ -1,5 +1,6 @@
 //! Native tests of the KPI engine.
 
+mod caps;
 mod edge;
 mod goods;
 mod ingest;
