@@ -162,8 +162,9 @@ impl Stats {
 }
 
 /// Seek progress.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 enum Seek {
+    #[default]
     Idle,
     /// `seeking` seen at the given time, no `seeked` yet.
     Seeking(f64),
@@ -210,7 +211,7 @@ struct Stalls {
 }
 
 /// Every scalar of the state machine (copied to evaluate metrics at a later time).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Core {
     cfg: QoeConfig,
     /// Time of the last accepted observation (the clock never goes back).
@@ -278,58 +279,12 @@ struct Core {
 
 impl Core {
     fn new(cfg: QoeConfig, t: f64) -> Core {
+        // Everything else starts empty (zero, none, false); the element starts paused.
         Core {
             cfg,
             t,
-            intent: None,
-            autoplay_blocked: false,
-            preloaded: false,
-            hidden_during_startup: false,
             paused: true,
-            ended: false,
-            hidden: false,
-            resuming: false,
-            seek: Seek::Idle,
-            exit: None,
-            failure_code: 0,
-            startup_failure: false,
-            playback_failure: false,
-            error_count: 0,
-            degraded: 0,
-            source_attached: None,
-            load_to_first_frame: None,
-            first_frame: None,
-            startup_ms: None,
-            startup_active_ms: 0.0,
-            playing_mark: None,
-            frames_seen: false,
-            last_presented: 0,
-            last_media_time: None,
-            frame_pos: None,
-            tu_pos: None,
-            position: None,
-            watch_ms: 0.0,
-            paused_ms: 0.0,
-            hidden_ms: 0.0,
-            acc: Acc::default(),
-            bitrate: None,
-            scale: None,
-            switch_up: 0,
-            switch_down: 0,
-            cand: None,
-            stalls: Stalls::default(),
-            freeze: Freeze::default(),
-            q_base: None,
-            q_valid: false,
-            dropped: 0,
-            total: 0,
-            seek_count: 0,
-            seek_latency: Stats::default(),
-            best_probe: None,
-            rtt: Stats::default(),
-            latency_raw: Stats::default(),
-            edge: Stats::default(),
-            ttfb: Stats::default(),
+            ..Core::default()
         }
     }
 

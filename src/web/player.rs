@@ -282,12 +282,11 @@ impl QoeMonitor {
     /// duration_ms, …]`, oldest first; an ongoing stall comes last, with its duration so far.
     pub fn stalls(&self, now_ms: f64) -> Vec<f64> {
         let ongoing = self.inner.ongoing_stall(now_ms);
-        self.inner
-            .recent_stalls()
-            .iter()
-            .chain(ongoing.iter())
-            .flat_map(|s| [s.position_s.cross(), s.start_ms, s.duration_ms])
-            .collect()
+        let mut out = Vec::new();
+        for s in self.inner.recent_stalls().iter().chain(ongoing.iter()) {
+            out.extend_from_slice(&[s.position_s.cross(), s.start_ms, s.duration_ms]);
+        }
+        out
     }
 }
 

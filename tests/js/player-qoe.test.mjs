@@ -297,12 +297,11 @@ test('live hls.js, audio+video: scripted stalls against truth (the audio clock r
   assert.equal(r.cdp.length, targets.length, `CDP truth ${JSON.stringify(r.cdp)}`);
   assert.equal(r.m.stallCount, targets.length, 'stallCount is exactly k');
   for (const row of r.table) {
-    // The CDP truth starts at the video renderer's underflow, which Chromium declares one or two
-    // render intervals after the last frame, before that frame's duration ran out; the audio clock
-    // (the playhead) runs on 30–90 ms longer. The monitor starts the stall when the picture was due
-    // to change (last frame + frame duration): ~10–25 ms after the truth; the end agrees. Measured
-    // −29…−40 ms; the bound leaves a render interval of jitter.
-    assert.ok(row.livekpi != null && row['livekpi−cdp'] <= 40 && row['livekpi−cdp'] >= -75, `stall: ${JSON.stringify(row)}`);
+    // The CDP truth runs from the video renderer's underflow (declared when the last queued frame
+    // reaches the screen) to the last stream back at HAVE_ENOUGH; livekpi's stall is the display
+    // gap around it (see qoe::monitor). Measured −20.5…+0.2 ms; −14…−18 ms when the audio came
+    // back after the video (the truth ends at the audio).
+    assert.ok(row.livekpi != null && Math.abs(row['livekpi−cdp']) <= 40, `stall within ±40 ms of the pipeline: ${JSON.stringify(row)}`);
   }
 });
 
