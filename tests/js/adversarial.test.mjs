@@ -10,7 +10,8 @@
 // run and report, without failing the suite), like the `#[ignore]`d tests of tests/fuzz_regressions.rs.
 //
 // Build first: scripts/build.sh console. Run: node --test tests/js/adversarial.test.mjs
-// (the 10^7-distinct-viewers case: ADVERSARIAL_VIEWERS=1e7, default 1e6 to keep the suite short).
+// (the 10^7-distinct-viewers case with the default caps: ADVERSARIAL_VIEWERS=1e7; by default 10^6
+// against a cap of 200,000, to keep the suite short).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
@@ -125,7 +126,10 @@ const OBJECT_CASES = [
   ['event is a Map (read as its entries)', new Map(Object.entries(like())), { as: like() }],
   ['__proto__ key (no prototype pollution)', JSON.parse(`{"id":"x","ts":${T},"kind":"like","viewer":"u2","__proto__":{"amount":5}}`), { as: like() }],
   ['inherited fields are not read', Object.create(like()), r('kind', 'missing_field')],
-  ['huge string: 16 MiB comment text', { id: 'x', ts: T, kind: 'comment', viewer: 'u2', text: 'x'.repeat(16 * MiB) }, { as: { id: 'x', ts: T, kind: 'comment', viewer: 'u2' } }],
+  ['huge string: 16 MiB comment text (cap 64 KiB)', { id: 'x', ts: T, kind: 'comment', viewer: 'u2', text: 'x'.repeat(16 * MiB) }, r('text', 'cap_exceeded')],
+  ['comment text of 64 KiB (the cap; hashed, not kept)', { id: 'x', ts: T, kind: 'comment', viewer: 'u2', text: 'x'.repeat(65_536) }, { as: { id: 'x', ts: T, kind: 'comment', viewer: 'u2' } }],
+  ['viewer id of 1 MiB (cap 256 bytes)', like({ viewer: 'v'.repeat(MiB) }), r('viewer', 'cap_exceeded')],
+  ['event id of 257 bytes', like({ id: 'i'.repeat(257) }), r('id', 'cap_exceeded')],
   ['exact duplicate of a valid event', { ...VALID[0] }, 'duplicate'],
   ['same id, other content', like({ id: 'ok-1' }), r('id', 'id_conflict')],
 ];
@@ -209,7 +213,9 @@ const NDJSON_CASES = [
   ['U+2028 / U+2029 inside a string (not line breaks)', line(like({ viewer: 'a\u2028b\u2029c' })), { as: like({ viewer: 'a\u2028b\u2029c' }) }],
   ['CRLF ending', `${line(like())}\r`, { as: like() }],
   ['deep nesting (100,000 levels) in a known field', line(like()).replace('"viewer":"u2"', `"viewer":${'['.repeat(100_000)}${']'.repeat(100_000)}`), r('', 'invalid_json')],
-  ['huge string: 16 MiB viewer-less comment text', line({ id: 'x', ts: T, kind: 'comment', viewer: 'u2', text: '好'.repeat(5 * MiB) }), { as: { id: 'x', ts: T, kind: 'comment', viewer: 'u2' } }],
+  ['huge string: 15 MiB comment text', line({ id: 'x', ts: T, kind: 'comment', viewer: 'u2', text: '好'.repeat(5 * MiB) }), r('text', 'cap_exceeded')],
+  ['4-byte UTF-8 in a 256-byte viewer id (64 × 😀, at the cap)', line(like({ viewer: '😀'.repeat(64) })), { as: like({ viewer: '😀'.repeat(64) }) }],
+  ['viewer id one byte over the cap (64 × 😀 + "x")', line(like({ viewer: `${'😀'.repeat(64)}x` })), r('viewer', 'cap_exceeded')],
   ['wrong type: ts as a string', line(like({ ts: String(T) })), r('ts', 'wrong_type')],
   ['ts far future', line(like({ ts: 4e15 })), r('ts', 'out_of_range')],
 ];
@@ -411,26 +417,38 @@ test('options and time arguments: absurd but finite times are refused or clamped
 // ---------------------------------------------------------------------------------------------
 // Memory: distinct viewer ids (wasm memory only grows, so its size is the high-water mark)
 
-test('memory: distinct viewer ids cost a bounded number of bytes each (wasm memory before / after)', () => {
+test('memory: a flood of distinct viewer ids plateaus at the viewer cap (wasm memory before / at the cap / after)', () => {
   const n = Number(process.env.ADVERSARIAL_VIEWERS ?? 1e6);
+  // 10^7 runs against the default cap (2,000,000 viewers); smaller floods against n / 5
+  const cap = n >= 1e7 ? 2_000_000 : n / 5;
+  const rm = new Room({ streamStartMs: START, streamEndMs: END, ...(n >= 1e7 ? {} : { maxViewers: cap }) });
   const B = 100_000;
-  const rm = room();
-  rm.ingest(VALID);
-  const before = wasm.memory.buffer.byteLength;
   const like = KIND.like;
+  const before = wasm.memory.buffer.byteLength;
+  let atCap = before;
+  let accepted = 0;
+  let rejected = 0;
+  const t0 = performance.now();
   for (let b = 0; b < n / B; b++) {
     const strings = new Array(B);
     for (let i = 0; i < B; i++) strings[i] = `viewer-${b * B + i}`;
     const viewer = new Uint32Array(B).map((_, i) => i);
-    const id = new Float64Array(B).map((_, i) => 1e6 + b * B + i);
-    const rep = rm.ingestColumns({ kind: new Uint8Array(B).fill(like), ts: new Float64Array(B).fill(T1 + 10 * b), id, viewer, strings });
-    assert.equal(rep.rejected, 0);
+    const id = new Float64Array(B).map((_, i) => b * B + i);
+    const rep = rm.ingestColumns({ kind: new Uint8Array(B).fill(like), ts: new Float64Array(B).fill(T1 + b), id, viewer, strings });
+    accepted += rep.accepted;
+    rejected += rep.rejected;
+    for (const e of rep.errors) assert.deepEqual([e.field, e.reason], ['viewer', 'cap_exceeded']);
+    if (accepted === cap && atCap === before) atCap = wasm.memory.buffer.byteLength;
   }
   const after = wasm.memory.buffer.byteLength;
-  const per = (after - before) / n;
-  console.log(`# ${n} distinct viewer ids: wasm memory ${(before / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MiB, ${per.toFixed(0)} B per id`);
-  assert.equal(rm.snapshot(END).process.likes, n);
-  assert.ok(per < 600, `${per} B per distinct viewer id`);
+  const secs = (performance.now() - t0) / 1000;
+  console.log(`# ${n} distinct viewer ids, cap ${cap}: wasm memory ${(before / MiB).toFixed(0)} MiB before, ${(atCap / MiB).toFixed(0)} at the cap, ${(after / MiB).toFixed(0)} after (${((atCap - before) / cap).toFixed(0)} B per kept viewer), ${secs.toFixed(1)} s`);
+  assert.deepEqual([accepted, rejected], [cap, n - cap]);
+  assert.deepEqual(rm.stats().rejected_by_reason.map((x) => [x.reason, x.count]), [['cap_exceeded', n - cap]]);
+  assert.equal(rm.snapshot(END).process.likes, cap);
+  // past the cap nothing grows: at most a few pages of slack for the batches' own buffers
+  assert.ok(after - atCap <= 16 * MiB, `grew ${(after - atCap) / MiB} MiB past the cap`);
+  assert.ok((atCap - before) / cap < 600, `${(atCap - before) / cap} B per kept viewer`);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -487,18 +505,35 @@ test('summaries: every bit flip of a summary is rejected with a known code or de
   assert.ok(rejected > good.length, `${rejected} of ${n} rejected`);
 });
 
-test('summaries: distinct regions and minutes are what a merger keeps per room (memory per export row)', () => {
-  const m = new SummaryMerger({ collector: 'adv' });
-  const before = wasm.memory.buffer.byteLength;
+test('summaries: every new region or minute is a new export row of the merger (memory per row, fresh instance)', async () => {
+  // a fresh wasm instance (Worker), so that the figure is not hidden by memory other tests freed
+  const pkg = new URL('../../pkg/console/node.js', import.meta.url).href;
+  const support = new URL('./support/summaries.mjs', import.meta.url).href;
   const n = 20_000;
-  for (let i = 0; i < n; i++) {
-    // hostile but well-formed: a fresh session, region and minute each time
-    m.ingest(summary({ sid: i & 255, seq: 1 + (i >> 8), startMs: START + i * MIN }), `r${i}`);
-  }
-  const st = m.stats();
-  const per = (wasm.memory.buffer.byteLength - before) / n;
-  console.log(`# ${n} summaries, each a new region and minute: ${st.minute_rows} export rows, ${per.toFixed(0)} B of wasm memory per row`);
-  assert.equal(st.applied + st.superseded + st.rejected + st.duplicates, n);
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    Promise.all([import(${JSON.stringify(pkg)}), import(${JSON.stringify(support)})]).then(([{ SummaryMerger, initSync }, { encodeSummary }]) => {
+      const wasm = initSync();
+      const m = new SummaryMerger({ collector: 'adv' });
+      const sid = (i) => Uint8Array.from({ length: 16 }, (_, k) => (k < 4 ? (i >> (8 * k)) & 255 : 0x5a));
+      const delta = { watch_ms: 30000, playing_ms: 29000, started: 1, total_frames: 700 };
+      const before = wasm.memory.buffer.byteLength;
+      for (let i = 0; i < ${n}; i++) {
+        // hostile but well-formed: a fresh session, a new region and a new minute each time
+        m.ingest(encodeSummary({ sessionId: sid(i), seq: 1, baseSeq: 0, room: 'room-a', startMs: ${START} + i * 60000, spanMs: 30000, delta, state: {} }), 'r' + i);
+      }
+      parentPort.postMessage({ stats: m.stats(), grown: wasm.memory.buffer.byteLength - before });
+    }, (e) => parentPort.postMessage({ loadError: String(e) }));
+  `;
+  const out = await new Promise((ok, fail) => {
+    const w = new Worker(code, { eval: true });
+    w.once('message', (msg) => { ok(msg); w.terminate(); });
+    w.once('error', fail);
+  });
+  assert.equal(out.loadError, undefined);
+  const per = out.grown / n;
+  console.log(`# ${n} summaries, each a new session, region and minute: ${out.stats.minute_rows} export rows, ${per.toFixed(0)} B of wasm memory per row`);
+  assert.deepEqual([out.stats.applied, out.stats.rejected, out.stats.minute_rows], [n, 0, n]);
 });
 
 // ---------------------------------------------------------------------------------------------
