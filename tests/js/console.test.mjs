@@ -137,6 +137,30 @@ test('bad events are reported with field and position, counted, and the valid re
   assert.equal(room.snapshot(END).process.viewers, 3);
 });
 
+test('snapshots reuse unchanged minute and goods rows (frozen, shared) and equal the JSON export', () => {
+  const text = generateEventsNdjson({ seed: 3, streamStartMs: START, durationMin: 120, arrivals: 1500, products: 8 });
+  const lines = text.trim().split('\n');
+  const room = new Room({ streamStartMs: START, streamEndMs: END });
+  const half = Math.floor(lines.length / 2);
+  room.ingestNdjson(lines.slice(0, half).join('\n'));
+  const at1 = JSON.parse(lines[half - 1]).ts;
+  const s1 = room.snapshot(at1);
+  assert.deepEqual(s1, JSON.parse(room.snapshotJson(at1)));
+  room.ingestNdjson(lines.slice(half).join('\n'));
+  const s2 = room.snapshot(END);
+  assert.deepEqual(s2, JSON.parse(room.snapshotJson(END)));
+  assert.ok(Object.isFrozen(s2.scene.minutes[0]) && Object.isFrozen(s2.goods[0]) && Object.isFrozen(s2.goods[0].ctr));
+  // the second half's events are all later than minute 0 (lateness 5 min): its row is the same object
+  assert.equal(s2.scene.minutes[0], s1.scene.minutes[0]);
+  // a changed row is a new object
+  const last = s1.scene.minutes.length - 1;
+  assert.notDeepEqual(s2.scene.minutes[last], s1.scene.minutes[last]);
+  assert.notEqual(s2.scene.minutes[last], s1.scene.minutes[last]);
+  // a snapshot of the same moment again reuses every row
+  const s3 = room.snapshot(END);
+  assert.ok(s3.scene.minutes.every((r, i) => r === s2.scene.minutes[i]) && s3.goods.every((r, i) => r === s2.goods[i]));
+});
+
 test('memory caps: events over a cap are rejected naming the field, counted, the rest kept; far-future snapshots stay bounded', () => {
   const room = new Room({ streamStartMs: START, streamEndMs: END, maxViewers: 2, maxStringBytes: 16, maxMinutes: 30 });
   const enter = (i, viewer) => ({ id: `c${i}`, ts: START + 1000 * i, kind: 'enter', viewer, session: `s${i}` });
