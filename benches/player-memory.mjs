@@ -25,8 +25,8 @@
 // Reported: JS heap over the baseline page's, wasm memory (reserved, and touched = 4 KiB pages
 // holding any non-zero byte), their sum, growth from minute 1 to 60; and the monitor's own CPU
 // self time over the simulated hour (CDP sampling profiler at 100 µs, frames attributed to the
-// monitor's script / wasm as in player-overhead.mjs; the scripted element's getters count for the
-// page, not the monitor).
+// monitor when its script or wasm is anywhere on the sampled stack, so the element getters and the
+// fake clock it calls count for it).
 //
 // Usage: node benches/player-memory.mjs [--minutes 60]   (build first: scripts/build.sh player)
 // Writes benches/results/player-memory.json.
@@ -110,19 +110,25 @@ window.state = () => ({ media: media(), frames: st.frames, dropped: st.dropped, 
 window.benchReady = true;
 </script>`;
 
-// CPU self time per owner from a CDP sampling profile (as benches/player-overhead.mjs): frames
-// without a script URL (native getters, builtins) go to the nearest caller that has one.
+// CPU time per monitor from a CDP sampling profile: a sample counts for a monitor when the monitor's
+// script or wasm is on its stack (the leaf or any caller), so a monitor pays for everything it calls
+// (the scripted element's getters, the fake clock's performance.now / Date.now, builtins).
 function attribute(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const owner = (url) => (!url ? null : url.includes('/pkg/') || url.startsWith('wasm://') ? 'livekpi' : url.includes('/mux-embed/') ? 'mux-embed' : 'page');
+  const owner = (url) => (!url ? null : url.includes('/pkg/') || url.startsWith('wasm://') ? 'livekpi' : url.includes('/mux-embed/') ? 'mux-embed' : null);
+  const memo = new Map();
+  const ownerOf = (id) => {
+    if (memo.has(id)) return memo.get(id);
+    const n = byId.get(id);
+    const o = owner(n.callFrame.url) ?? (parent.has(id) ? ownerOf(parent.get(id)) : 'other');
+    memo.set(id, o);
+    return o;
+  };
   const out = new Map();
   for (let i = 0; i < profile.samples.length; i++) {
-    let n = byId.get(profile.samples[i]);
-    let o = owner(n.callFrame.url);
-    while (!o && parent.has(n.id)) { n = byId.get(parent.get(n.id)); o = owner(n.callFrame.url); }
-    o ??= 'other';
+    const o = ownerOf(profile.samples[i]);
     out.set(o, (out.get(o) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
   }
   return out;

@@ -16,7 +16,9 @@
 //            60 s of playback CPU, 3 min of upstream bytes (real time), the 1 h memory simulation;
 //   --full   as default, plus console 10^7 events (2 repeats; peers' bulk 10^6, extrapolated) and
 //            10 min of upstream bytes.
-// Steps: build, size, bandwidth, native, merge, memory, overhead, upstream, console, perspective.
+// Steps: build, size, bandwidth, native, merge, memory, overhead, upstream, console, perspective,
+// insight, sentiment (the last two: issue 6's detection-delay / forecast and sentiment figures,
+// printed verbatim).
 // A failing step is reported (and its rows shown as failed); the others still run.
 // BENCHMARKS.md keeps its hand-written part (between the `hand-written` markers) across runs.
 import { spawn, execFileSync } from 'node:child_process';
@@ -31,7 +33,7 @@ const argv = process.argv.slice(2);
 const flag = (f) => argv.includes(f);
 const opt = (f, d) => { const i = argv.indexOf(f); return i >= 0 ? argv[i + 1] : d; };
 const QUICK = flag('--quick'), FULL = flag('--full');
-const profile = QUICK ? 'quick' : FULL ? 'full' : 'default';
+let profile = QUICK ? 'quick' : FULL ? 'full' : 'default';
 const P = {
   quick: { consoleEvents: 200_000, peerEvents: 200_000, budget: 10, repeat: 1, perspEvents: 200_000, upstream: 1, overhead: 15,
     memoryMinutes: 60, nativeEvents: 100_000, scalingMax: 1_000_000, reps: 1, bwMiB: 128, bwPasses: 3, merge: ['1000000', '1'] },
@@ -58,6 +60,9 @@ const STEPS = [
   { id: 'upstream', cmd: ['node', ['benches/upstream-bytes.mjs', '--minutes', String(P.upstream)]] },
   { id: 'console', cmd: ['node', ['benches/console-throughput.mjs', '--events', String(P.consoleEvents), '--peer-events', String(P.peerEvents), '--budget', String(P.budget), '--repeat', String(P.repeat)]] },
   { id: 'perspective', cmd: ['node', ['benches/console-perspective.mjs', '--events', String(P.perspEvents), '--budget', String(P.budget)]] },
+  // quality figures issue 6 asks for (no peer here: shown verbatim under "Other figures")
+  { id: 'insight', cmd: cargo('console', 'console', 'insight_eval', QUICK ? ['4'] : []) },
+  { id: 'sentiment', cmd: cargo('console', 'console', 'sentiment_eval', []) },
 ];
 const only = opt('--only')?.split(','), skip = new Set([...(opt('--skip')?.split(',') ?? []), ...(flag('--no-build') ? ['build'] : [])]);
 const steps = STEPS.filter((s) => (!only || only.includes(s.id)) && !skip.has(s.id));
@@ -109,7 +114,7 @@ function runStep(step) {
     };
     pipe(child.stdout, false);
     pipe(child.stderr, true);
-    child.on('close', (code) => resolve({ id: step.id, code, out, seconds: Math.round((Date.now() - t0) / 100) / 10, load: loadavg()[0] }));
+    child.on('close', (code) => resolve({ id: step.id, cmd: [cmd, ...args].join(' '), code, out, seconds: Math.round((Date.now() - t0) / 100) / 10, load: loadavg()[0] }));
   });
 }
 
@@ -121,7 +126,12 @@ const REPORT_ONLY = flag('--report-only');
 if (REPORT_ONLY) {
   // Re-make the table from the last run's files (benches/results/*.json and run-steps.json).
   try { Object.assign(outcome, JSON.parse(readFileSync(`${RES}run-steps.json`, 'utf8'))); } catch { /* none yet */ }
-  try { const prev = JSON.parse(readFileSync(`${RES}run.json`, 'utf8')); if (prev.loads?.length) loads.splice(0, loads.length, ...prev.loads); } catch { /* none yet */ }
+  try {
+    const prev = JSON.parse(readFileSync(`${RES}run.json`, 'utf8'));
+    if (prev.loads?.length) loads.splice(0, loads.length, ...prev.loads);
+    if (prev.profile) profile = prev.profile;
+    if (prev.params) Object.assign(P, prev.params);
+  } catch { /* none yet */ }
   for (const s of steps) {
     const file = { size: 'size.json', memory: 'player-memory.json', overhead: 'player-overhead.json', upstream: 'upstream-bytes.json', console: 'console-throughput.json', perspective: 'console-perspective.json' }[s.id];
     if (file && existsSync(`${RES}${file}`)) outcome[s.id] ??= { id: s.id, code: 0, out: '', seconds: null, load: null };
@@ -136,7 +146,7 @@ for (const s of REPORT_ONLY ? [] : steps) {
 clearInterval(loadTimer);
 if (REPORT_ONLY) loads.pop(); // keep the recorded run's samples
 if (!REPORT_ONLY) {
-  writeFileSync(`${RES}run-steps.json`, `${JSON.stringify(Object.fromEntries(Object.entries(outcome).map(([k, v]) => [k, { ...v, out: ['native', 'merge', 'bandwidth'].includes(k) ? v.out : '' }])), null, 2)}\n`);
+  writeFileSync(`${RES}run-steps.json`, `${JSON.stringify(Object.fromEntries(Object.entries(outcome).map(([k, v]) => [k, { ...v, out: ['native', 'merge', 'bandwidth', 'insight', 'sentiment'].includes(k) ? v.out : '' }])), null, 2)}\n`);
 }
 sampleLoad();
 const wallMin = (Date.now() - t0) / 60_000;
@@ -274,8 +284,10 @@ if (R.bandwidth && bpe && !bpe.error) {
 
 if (R.native?.scaling?.length) {
   const s = R.native.scaling;
-  const a = s[0], b = s[s.length - 1];
-  add({ area: 'scaling', metric: `native ns per event (columns streaming) at ${b.events.toExponential(0)} vs at ${a.events.toExponential(0)} events`, livekpi: b.ns, peer: `itself at ${a.events.toExponential(0)}`, peerValue: a.ns, better: 'lower', unit: 'ns', self: true });
+  // The first decade (10^5) carries the room's warm-up (first allocations, cold caches): compare
+  // with 10^6 when the run reached it.
+  const a = s.find((x) => x.events === 1_000_000 && x !== s[s.length - 1]) ?? s[0], b = s[s.length - 1];
+  add({ area: 'scaling', metric: `native ns per event (columns streaming; each decade's own events) at ${b.events.toExponential(0)} vs at ${a.events.toExponential(0)} events`, livekpi: b.ns, peer: `itself at ${a.events.toExponential(0)}`, peerValue: a.ns, better: 'lower', unit: 'ns', self: true });
 } else failed('scaling', 'cost per event vs stream size', 'native');
 if (!R.merge?.length) failed('scaling', 'summary merge of 10^6 viewers', 'merge');
 
@@ -380,6 +392,11 @@ if (cs.length || ps.length) {
   det.push('');
 }
 
+for (const [id, title] of [['insight', 'Alerts and forecast (issue 6): `examples/insight_eval.rs`'], ['sentiment', 'Comment sentiment (issue 6): `examples/sentiment_eval.rs`']]) {
+  if (!outcome[id]) continue;
+  det.push(`### ${title}${outcome[id].code === 0 ? '' : ` — exit ${outcome[id].code}`}`, '', '```', outcome[id].out.trim().split('\n').slice(-60).join('\n'), '```', '');
+}
+
 // ---- print + BENCHMARKS.md ----
 say('\n# livekpi / peer');
 say(`machine: ${machine.cpu} (${machine.cpu_flags}), ${machine.cores} cores, ${machine.ram_gib} GiB RAM, ${machine.os}; Node ${machine.node}; ${machine.chromium}; ${machine.rustc}`);
@@ -416,7 +433,7 @@ const md = [
   ...det,
   '## Steps of this run', '',
   '| step | command | exit | seconds | load at end |', '|---|---|---:|---:|---:|',
-  ...steps.map((s) => `| ${s.id} | \`${[s.cmd[0], ...s.cmd[1]].join(' ')}\` | ${outcome[s.id]?.code ?? 'not run'} | ${outcome[s.id]?.seconds ?? '—'} | ${outcome[s.id]?.load?.toFixed(2) ?? '—'} |`), '',
+  ...steps.map((s) => `| ${s.id} | \`${outcome[s.id]?.cmd ?? [s.cmd[0], ...s.cmd[1]].join(' ')}\` | ${outcome[s.id]?.code ?? 'not run'} | ${outcome[s.id]?.seconds ?? '—'} | ${outcome[s.id]?.load?.toFixed(2) ?? '—'} |`), '',
   hand, '',
 ].join('\n');
 writeFileSync(MD, md);
