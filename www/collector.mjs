@@ -46,7 +46,7 @@
 //   OPTIONS /api/summary         CORS preflight (allowed origins: 204, others: 403 no CORS)
 //   GET  /api/collector/stats    {collector, merger: MergerStats, http, log, security}
 //   GET  /api/collector/rooms[?room=R]   RoomView[] (or one RoomView, 404 if unknown)
-//   GET  /api/collector/export[?format=ndjson|json]   rows per room / region / minute with base64
+//   GET  /api/collector/export[?format=ndjson|json[&room=R]]   rows per room / region / minute with base64
 //                                DataSketches columns (NDJSON by default)
 // CLI: node www/collector.mjs [--port 8090] [--log-dir target/collector] [--id collector]
 //        [--auth token|open] [--allow-origin https://a.example[,https://b.example]]
@@ -600,7 +600,9 @@ export function createCollector({
         res.writeHead(200, { 'content-type': 'application/x-ndjson', ...BASE_HEADERS });
         res.end(safeJson(merger.exportNdjson()));
       } else if (format === 'json') {
-        json(res, 200, merger.exportRows());
+        const room = url.searchParams.get('room');
+        const rows = merger.exportRows();
+        json(res, 200, room === null ? rows : rows.filter((r) => r.room === room));
       } else {
         json(res, 400, { code: 'bad_format', field: 'format', message: 'bad_format: format must be ndjson or json (field `format`)' });
       }

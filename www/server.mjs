@@ -77,6 +77,10 @@ export function startServer({ port = 8080, host = '127.0.0.1', room: roomOptions
     const url = new URL(req.url, 'http://localhost');
     if (live.handle(req, res, url)) return;
     if (room.handle(req, res, url)) return;
+    // Stand-in for the CDN edge's GeoIP: a viewer page opened with ?region=R posts its summaries to
+    // /api/summary?region=R, and the region reaches the collector as its `x-region` header.
+    const region = url.pathname === '/api/summary' ? url.searchParams.get('region') : null;
+    if (region && req.headers['x-region'] === undefined) req.headers['x-region'] = region;
     if (collector.handle(req, res, url)) return;
     if (url.pathname === '/api/time') {
       // Time-sync probe: the server's wall clock in ms; the client corrects by RTT/2.
