@@ -5,8 +5,9 @@
 // with the console's renderer, which measures the machine, not the console). Measured in the page from
 // its load event on, three ways:
 //   - the Long Tasks API (PerformanceObserver 'longtask': every task > 50 ms): none allowed;
-//   - event-loop lag: a setTimeout(0) chain (4 ms clamp) — a gap > 50 ms between its callbacks
-//     means the main thread did not get back to its task queue for > 50 ms: none allowed;
+//   - event-loop lag, reported: a setTimeout(0) chain (4 ms clamp); its gaps also count the time
+//     the OS ran other processes and the scheduler ran other queues first (the trace shows gaps
+//     > 100 ms on a loaded machine with no main-thread task longer than 4 ms in them);
 //   - the gaps between requestAnimationFrame callbacks, reported with Chromium's trace of the main
 //     thread during the worst gap. A frame also waits for the compositor and the GPU process, so
 //     a long rAF gap while the main thread ran no long task is compositor delay, not a block (on a
@@ -159,7 +160,6 @@ test('console: no main-thread block > 50 ms in 60 s of an accelerated stream, ev
     console.log(`long task at ${(e.start - rec.loadAt).toFixed(0)} ms after load: ${e.duration.toFixed(0)} ms; renders at ${near.join(', ')} ms from its start`);
   }
   assert.deepEqual(longTasks, [], 'no long task (> 50 ms) on the main thread after load');
-  assert.ok(worstLag <= BLOCK_MS, `event-loop lag ${worstLag.toFixed(1)} ms`);
   // rAF times are vsync times (multiples of a 60 Hz frame): a block of at most 50 ms starting just
   // after a frame delays the next callback to 4 frames (66.7 ms) at most. A longer gap must not
   // hold a main-thread task > 50 ms (trace); without the trace's clock, the gap itself must fit.
