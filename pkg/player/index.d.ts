@@ -136,7 +136,12 @@ export interface AttachOptions {
 }
 
 export interface QoeHandle {
-  /** The id of this viewing session (32 hex digits), or null until the wasm module is ready. */
+  /**
+   * The id of this viewing session (32 hex digits), or null until the wasm module is ready. A new
+   * source on the element (a `loadstart` of another URL; not a new MediaSource `blob:` URL
+   * replacing another, which MSE players do on error recovery) ends the view — its final summary is
+   * sent — and starts a new one: a new id, and `metrics()` / `stalls()` of the new view.
+   */
   readonly sessionId: string | null;
   /** The QoE metrics now, or null while (or if) the wasm module is not ready. */
   metrics(): QoeMetrics | null;

@@ -116,8 +116,12 @@ export function attach(video, options = {}) {
     }
   };
 
+  let envBits = 0; // `degraded` bits of the environment, carried into every view
+  const probes = []; // time-sync probe results, carried into every view
   const emit = (kind, t = now(), a = 0, b = 0, c = 0, d = 0, e = 0) => {
     if (dead) return;
+    if (kind === 'degraded') envBits |= a;
+    else if (kind === 'timeSync') probes.push([t, a, b, c]);
     // The monitor's reads count open intervals up to the read time, so no timer has to deliver
     // ticks: while playback is healthy this layer runs no timer at all.
     if (monitor) monitor.observe(t, kinds[kind], a, b, c, d, e);
@@ -180,9 +184,18 @@ export function attach(video, options = {}) {
     loadstart: (e) => {
       const t = at(e);
       const src = video.currentSrc || video.src;
-      // The loadstart of the source that was set right before attach() is not a change.
-      if (hadSource && src === source) return;
-      if (hadSource) emit('sourceChanged', t);
+      // The loadstart of the source that was set right before attach() is not a change, nor is a
+      // new MediaSource of an MSE player (blob: → blob:): hls.js re-attaches on media-error
+      // recovery, which is the same view.
+      if (hadSource && (src === source || (/^blob:/.test(src) && /^blob:/.test(source)))) { source = src; return; }
+      if (hadSource) {
+        // The view ends (its final summary goes out); the next source is a new view.
+        emit('sourceChanged', t);
+        intent = false;
+        pdtMap = null;
+        if (monitor) { startView(t); dims(); }
+        else if (queue) queue.length = 0; // the module is not ready: only the new view is kept
+      }
       hadSource = true;
       source = src;
       emit('sourceAttached', t);
@@ -331,27 +344,36 @@ export function attach(video, options = {}) {
     /* partial attach: the monitor measures what it could attach to */
   }
 
-  ready.then(guard(() => {
-    if (!wasmOk) return;
-    tables();
-    // Born at the first queued observation: the monitor takes earlier times as its creation time,
-    // which would move a queued play intent or autoplay refusal to when the module got ready.
-    monitor = new QoeMonitor(queue.reduce((t, q) => Math.min(t, q[1]), now()), options.stallThresholdMs ?? 100);
+  // A view: one monitor, session id, summary stream and CMCD session per source.
+  const startView = (t0) => {
+    try { uplink?.stop(true, t0); } catch { /* the previous view's final summary */ }
+    monitor = new QoeMonitor(t0, options.stallThresholdMs ?? 100);
     try {
       uplink = startUplink(monitor, options, now, guard);
     } catch {
       uplink = null; // a bad roomId or no CSPRNG: measure without sending
     }
     if (uplink) {
-      if (typeof navigator.sendBeacon !== 'function') emit('degraded', now(), NO_BEACON);
+      if (typeof navigator.sendBeacon !== 'function') emit('degraded', t0, NO_BEACON);
       try {
         localStorage.getItem('livekpi');
       } catch {
-        emit('degraded', now(), NO_STORAGE);
+        emit('degraded', t0, NO_STORAGE);
       }
     }
     sessionId = uplink?.sessionId ?? newSessionId();
     cmcd = startCmcd(monitor, sessionId, now, video);
+    if (envBits) emit('degraded', t0, envBits);
+    for (const [t, a, b, c] of probes.splice(0)) emit('timeSync', t, a, b, c);
+    if (document.visibilityState === 'hidden') emit('visibility', t0, 1);
+  };
+
+  ready.then(guard(() => {
+    if (!wasmOk) return;
+    tables();
+    // Born at the first queued observation: the monitor takes earlier times as its creation time,
+    // which would move a queued play intent or autoplay refusal to when the module got ready.
+    startView(queue.reduce((t, q) => Math.min(t, q[1]), now()));
     const pending = queue;
     queue = null;
     for (const [kind, t, a, b, c, d, e] of pending) emit(kind, t, a, b, c, d, e);

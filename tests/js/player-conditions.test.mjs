@@ -357,3 +357,42 @@ test('segment TTFB (hls.js adapter) against the server\'s delay and the page\'s 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('source change: the view ends (its final summary goes out) and the new source is a new view', async () => {
+  const { page, errors } = await blank();
+  const summaries = [];
+  page.on('request', (req) => { if (new URL(req.url()).pathname === '/api/summary') summaries.push(Date.now()); });
+  const r = await page.evaluate(async () => {
+    const rec = window.h.makeVideo({ src: '/media/clip.mp4' });
+    const qoe = window.lk.attach(rec.video, { collectorUrl: '/api/summary', roomId: 'src-change', flushIntervalMs: 60_000 });
+    await rec.play();
+    await new Promise((ok) => setTimeout(ok, 2000));
+    const one = { m: qoe.metrics(), sessionId: qoe.sessionId };
+    rec.video.src = '/media/freeze.mp4';
+    const changedAt = window.h.wall();
+    await new Promise((ok) => setTimeout(ok, 300));
+    const between = qoe.metrics();
+    await rec.play();
+    await new Promise((ok) => setTimeout(ok, 1500));
+    rec.video.pause();
+    await new Promise((ok) => setTimeout(ok, 100));
+    const { plays, frames, events } = rec;
+    const first = frames.find((f) => f.display_ms > plays[1].at_ms && f.media_time > 0);
+    const pause = events.filter((e) => e.type === 'pause').at(-1);
+    return { one, between, two: qoe.metrics(), sessionId: qoe.sessionId, changedAt, intent: plays[1].at_ms, first, pause: pause.wall_ms };
+  });
+  const startupTruth = r.first.display_ms - r.intent;
+  const playingTruth = r.pause - r.first.display_ms;
+  console.log('# source change: view 1 playing %s ms (session %s) | after the change: started %s, watch %s | view 2 (session %s): startup %s ms (truth %s), playing %s ms (truth %s), stalls %d; summary requests %d',
+    r1(r.one.m.playingMs), r.one.sessionId.slice(0, 8), r.between.started, r1(r.between.watchMs), r.sessionId.slice(0, 8),
+    r1(r.two.startupMs), r1(startupTruth), r1(r.two.playingMs), r1(playingTruth), r.two.stallCount, summaries.length);
+  assert.ok(r.one.m.started && r.one.m.playingMs > 1800);
+  assert.notEqual(r.sessionId, r.one.sessionId, 'a new session id for the new view');
+  assert.deepEqual([r.between.started, r.between.watchMs], [false, 0], 'the new view starts empty');
+  assert.ok(Math.abs(r.two.startupMs - startupTruth) <= FRAME_MS, `startup ${r.two.startupMs} vs ${startupTruth}`);
+  assert.ok(Math.abs(r.two.playingMs - playingTruth) <= 2 * FRAME_MS, `playing ${r.two.playingMs} vs ${playingTruth}`);
+  assert.equal(r.two.stallCount, 0);
+  assert.ok(summaries.length >= 1, 'view 1 sent its final summary at the change');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
