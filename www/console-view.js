@@ -117,7 +117,7 @@ export function view(d) {
   panels['goods'] = '<tr><th>商品 product</th><th>曝光 impressions</th><th>点击 clicks</th><th>点击率 CTR</th><th>件数 units</th><th>转化率 conv.</th><th>GMV</th></tr>' +
     s.goods.slice(0, 12).map((g) => `<tr><td>${g.product}</td><td>${num(g.impressions)}</td><td>${num(g.clicks)}</td><td>${pct(g.ctr)}</td><td>${num(g.units)}</td><td>${pct(g.conversion)}</td><td>${yuan(g.gmv_fen)}</td></tr>`).join('');
   panels['regions'] = '<tr><th>地域 region</th><th>观看 viewers</th><th>成交 buyers</th><th>转化 conv.</th></tr>' +
-    s.people.regions.slice(0, 10).map((g) => `<tr><td>${g.key}</td><td>${num(g.viewers)}</td><td>${num(g.buyers)}</td><td>${pct(g.conversion)}</td></tr>`).join('');
+    s.people.regions.slice(0, 10).map((g) => `<tr><td>${g.key ?? '未知 unknown'}</td><td>${num(g.viewers)}</td><td>${num(g.buyers)}</td><td>${pct(g.conversion)}</td></tr>`).join('');
   panels['region-qoe'] = regionQoeTable(d.regionQoe);
   const tg = d.targets;
   panels['qoe-targets'] = `状态目标 targets: 秒开率 fast start ≥ ${tg.fastStartMin * 100}% · 卡顿率 stall rate ≤ ${tg.stallRateMax * 100}% · 延迟 P50 latency ≤ ${tg.latencyP50MaxMs / 1000} s · ` +

@@ -81,7 +81,7 @@ test("a viewer page's summary shows up in the console's technical layer (screens
   await viewer.evaluate(() => window.qoe.flush());
   await viewer.waitForFunction(() => window.qoe.upstream()?.acked >= 1, null, { timeout: 15_000 });
   const startupMs = await viewer.evaluate(() => window.qoe.metrics().startupMs);
-  await viewer.screenshot({ path: `${OUT}viewer.png` });
+  await viewer.screenshot({ path: `${OUT}viewer.png`, fullPage: true });
 
   const rooms = await (await fetch(`${server.url}/api/collector/rooms?room=demo`)).json();
   assert.equal(Math.round(rooms.total.distinct_viewers), 1);

@@ -65,7 +65,7 @@ test('region QoE table: per region, the numbers of the collector\'s merged expor
     throw e;
   });
   await sleep(3000);
-  await gd.page.screenshot({ path: `${OUT}viewer-region.png` });
+  await gd.page.screenshot({ path: `${OUT}viewer-region.png`, fullPage: true });
   // End every view: detach sends each view's final summary; wait until the collector has all four.
   for (const v of viewers) {
     const m = await v.page.evaluate(() => window.qoe.metrics());
