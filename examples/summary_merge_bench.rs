@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use livekpi::qoe::QoeMetrics;
-use livekpi::summary::{Merger, SummaryWriter};
+use livekpi::summary::{Ledger, Merger, SummaryWriter};
 
 const T0: f64 = 1_764_000_000_000.0;
 const REGIONS: [&str; 8] = [
@@ -116,6 +116,16 @@ fn run(sessions: usize, per: usize, rooms: usize) {
     }
     let decode_s = t.elapsed().as_secs_f64();
     assert_eq!(ok, msgs.len());
+    // Decode + de-duplication ledger alone (no aggregates): where the time goes.
+    let mut ledger = Ledger::new();
+    let t = Instant::now();
+    for (m, _) in &msgs {
+        if let Ok(s) = livekpi::summary::decode(m) {
+            let _ = ledger.accept(&s);
+        }
+    }
+    let ledger_s = t.elapsed().as_secs_f64();
+    drop(ledger);
     let mut merger = Merger::new();
     let cpu0 = cpu_s();
     let t = Instant::now();
@@ -132,7 +142,7 @@ fn run(sessions: usize, per: usize, rooms: usize) {
         .map(|r| r.total.distinct_viewers())
         .sum();
     println!(
-        "{} summaries ({} sessions x {}, {} rooms x {} regions, {:.1} B/summary): decode+dedup+merge {:.3} s wall ({:.2} s CPU), {:.0} summaries/s (decode alone {:.3} s); applied {}, rejected {:?}; distinct viewers (sum of room HLL estimates) {:.0}",
+        "{} summaries ({} sessions x {}, {} rooms x {} regions, {:.1} B/summary): decode+dedup+merge {:.3} s wall ({:.2} s CPU), {:.0} summaries/s (decode alone {:.3} s, decode + ledger {:.3} s); applied {}, rejected {:?}; distinct viewers (sum of room HLL estimates) {:.0}",
         msgs.len(),
         sessions,
         per,
@@ -143,6 +153,7 @@ fn run(sessions: usize, per: usize, rooms: usize) {
         cpu,
         n / dt,
         decode_s,
+        ledger_s,
         stats.applied,
         stats.rejected,
         viewers

@@ -243,6 +243,13 @@ impl<'a> Reader<'a> {
 
     /// A strict LEB128 varint: at most 10 bytes, fits 64 bits, minimal.
     fn varint(&mut self, field: &'static str) -> Result<u64, DecodeError> {
+        // Fast path: most values of a summary (tags, small counters) are one byte.
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
         let mut v: u64 = 0;
         for i in 0..10u32 {
             let b = self.byte(field)?;

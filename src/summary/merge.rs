@@ -9,7 +9,7 @@ use datasketches::kll::{KllFloat, KllSketch};
 
 use super::decode::{decode, DecodeError, COUNTER_NAMES};
 use super::wire::{
-    Counter, Summary, Totals, STARTUP_AUTOPLAY_BLOCKED, STARTUP_HIDDEN, STARTUP_PRELOADED,
+    Counter, Summary, Totals, COUNTERS, STARTUP_AUTOPLAY_BLOCKED, STARTUP_HIDDEN, STARTUP_PRELOADED,
 };
 
 /// `lg_k` of the distinct-viewer HLL sketch (4096 registers, ≈ 1.6 % relative standard error).
@@ -337,7 +337,7 @@ impl Ledger {
         s: &Summary<'_>,
         new_session: bool,
     ) -> Result<Verdict, MergeError> {
-        let (last_seq, last) = (sl.last_seq, sl.last);
+        let last_seq = sl.last_seq;
         if s.seq <= last_seq {
             return Ok(if s.seq == last_seq {
                 Verdict::Duplicate
@@ -350,31 +350,52 @@ impl Ledger {
             return Err(MergeError::BaseRegressed);
         }
         let (base, adopt) = if b == last_seq {
-            (last, false)
+            (&sl.last, false)
         } else if b == 0 {
-            (Totals::ZERO, false)
+            (&Totals::ZERO, false)
         } else if b > last_seq {
-            (last, true)
+            (&sl.last, true)
         } else {
             match sl.older.iter().find(|&&(q, _)| q == b) {
-                Some(&(_, t)) => (t, false),
+                Some((_, t)) => (t, false),
                 None => return Err(MergeError::UnknownBase),
             }
         };
-        let cum = base.checked_add(&s.delta).ok_or(MergeError::Overflow)?;
+        // One pass: cum = base + delta (any overflow wins), increment = cum - last (the first
+        // counter that would decrease is named). No temporaries: this runs once per summary.
+        let mut cum = Totals::ZERO;
         let mut delta = Totals::ZERO;
-        for (i, name) in COUNTER_NAMES.iter().enumerate() {
-            delta.values[i] = cum.values[i]
-                .checked_sub(last.values[i])
-                .ok_or(MergeError::NonMonotone(name))?;
+        let mut overflow = false;
+        let mut regressed = None;
+        for i in 0..COUNTERS {
+            let (c, o) = base.values[i].overflowing_add(s.delta.values[i]);
+            let (d, u) = c.overflowing_sub(sl.last.values[i]);
+            overflow |= o;
+            if u && regressed.is_none() {
+                regressed = Some(i);
+            }
+            cum.values[i] = c;
+            delta.values[i] = d;
         }
+        if overflow {
+            return Err(MergeError::Overflow);
+        }
+        if let Some(i) = regressed {
+            return Err(MergeError::NonMonotone(COUNTER_NAMES[i]));
+        }
+        let outcome = |t: &Totals| {
+            t.get(Counter::Started)
+                + t.get(Counter::ExitBeforeStart)
+                + t.get(Counter::StartupFailure)
+        };
+        let first_outcome = outcome(&sl.last) == 0 && outcome(&cum) > 0;
         // Committed from here on.
         sl.min_base = b;
         sl.older.retain(|&(q, _)| q >= b);
         if adopt {
-            sl.older.push((b, base));
+            sl.older.push((b, sl.last));
         } else if last_seq >= b && last_seq > 0 {
-            sl.older.push((last_seq, last));
+            sl.older.push((last_seq, sl.last));
         }
         if sl.older.len() >= LEDGER_WINDOW {
             let excess = sl.older.len() + 1 - LEDGER_WINDOW;
@@ -382,12 +403,7 @@ impl Ledger {
         }
         sl.last_seq = s.seq;
         sl.last = cum;
-        let outcome = |t: &Totals| {
-            t.get(Counter::Started)
-                + t.get(Counter::ExitBeforeStart)
-                + t.get(Counter::StartupFailure)
-        };
-        let startup = (outcome(&last) == 0 && outcome(&cum) > 0).then(|| StartupOutcome {
+        let startup = first_outcome.then(|| StartupOutcome {
             started: cum.get(Counter::Started) > 0,
             startup_ms: s.state.startup_ms.filter(|_| cum.get(Counter::Started) > 0),
             flags: s.state.startup_flags.unwrap_or(0),
