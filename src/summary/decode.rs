@@ -2,11 +2,11 @@
 //! stable code and names the offending field.
 
 use super::wire::{
-    unzigzag, Counter, State, Summary, Totals, COUNTERS, COUNTER_FIELDS, FLAG_FINAL, F_BITRATE,
-    F_FAILURE_CODE, F_LATENCY, F_LIVE_EDGE, F_LOAD_TO_FIRST_FRAME, F_RTT, F_STARTUP,
-    F_STARTUP_FLAGS, MAGIC, MAX_MESSAGE_BYTES, MAX_ROOM_ID_BYTES, MAX_SPAN_MS, MAX_TIME_MS,
-    STARTUP_AUTOPLAY_BLOCKED, STARTUP_HIDDEN, STARTUP_PRELOADED, VERSION, WIRE_BYTES, WIRE_FIXED32,
-    WIRE_FIXED64, WIRE_VARINT,
+    unzigzag, Counter, Limit, State, Summary, Totals, COUNTERS, COUNTER_FIELDS, COUNTER_LIMITS,
+    COUNTER_NAMES, FLAG_FINAL, F_BITRATE, F_FAILURE_CODE, F_LATENCY, F_LIVE_EDGE,
+    F_LOAD_TO_FIRST_FRAME, F_RTT, F_STARTUP, F_STARTUP_FLAGS, MAGIC, MAX_MESSAGE_BYTES,
+    MAX_ROOM_ID_BYTES, MAX_SPAN_MS, MAX_TIME_MS, STARTUP_AUTOPLAY_BLOCKED, STARTUP_HIDDEN,
+    STARTUP_PRELOADED, VERSION, WIRE_BYTES, WIRE_FIXED32, WIRE_FIXED64, WIRE_VARINT,
 };
 
 /// Why a message was rejected. [`DecodeError::code`] is a stable snake_case name,
@@ -135,82 +135,6 @@ impl core::fmt::Display for DecodeError {
 
 #[cfg(feature = "console")]
 impl std::error::Error for DecodeError {}
-
-/// Wire name of each counter, by [`Counter`] index.
-pub const COUNTER_NAMES: [&str; COUNTERS] = [
-    "watch_ms",
-    "playing_ms",
-    "stall_ms",
-    "stall_count",
-    "total_frames",
-    "dropped_frames",
-    "played_kbit",
-    "latency_sum_ms",
-    "latency_samples",
-    "hidden_ms",
-    "paused_ms",
-    "freeze_count",
-    "freeze_ms",
-    "freeze_500_count",
-    "freeze_500_ms",
-    "seek_count",
-    "error_count",
-    "bitrate_switch_up",
-    "bitrate_switch_down",
-    "upscale_ms",
-    "downscale_ms",
-    "started",
-    "exit_before_start",
-    "startup_failure",
-    "playback_failure",
-];
-
-/// Upper limit of a counter delta over a span.
-#[derive(Clone, Copy)]
-enum Limit {
-    /// A duration: ≤ span + 1 s.
-    Ms,
-    /// Events at least `n` ms apart: ≤ (span + 1 s) / n + 1.
-    Every(u64),
-    /// At most `n` per ms: ≤ n × (span + 1 s).
-    PerMs(u64),
-    /// 0 or 1.
-    Flag,
-    /// Latency sum: ≤ latency samples × 24 h (checked across fields).
-    LatencySum,
-}
-
-/// Limit of each counter, by [`Counter`] index.
-const LIMITS: [Limit; COUNTERS] = {
-    use Limit::*;
-    [
-        Ms,            // watch_ms
-        Ms,            // playing_ms
-        Ms,            // stall_ms
-        Every(100),    // stall_count: minimum detectable stall 100 ms
-        PerMs(1),      // total_frames: ≤ 1000 fps
-        PerMs(1),      // dropped_frames
-        PerMs(10_000), // played_kbit: ≤ 10 Gbit/s
-        LatencySum,    // latency_sum_ms
-        PerMs(1),      // latency_samples: ≤ one per frame at 1000 fps
-        Ms,            // hidden_ms
-        Ms,            // paused_ms
-        Every(100),    // freeze_count: a freeze gap is ≥ 150 ms
-        Ms,            // freeze_ms
-        Every(500),    // freeze_500_count
-        Ms,            // freeze_500_ms
-        Every(10),     // seek_count
-        Every(1),      // error_count
-        Every(10),     // bitrate_switch_up
-        Every(10),     // bitrate_switch_down
-        Ms,            // upscale_ms
-        Ms,            // downscale_ms
-        Flag,          // started
-        Flag,          // exit_before_start
-        Flag,          // startup_failure
-        Flag,          // playback_failure
-    ]
-};
 
 /// Largest latency, live-edge distance, startup or load-to-first-frame time, ms (24 h).
 const MAX_STATE_MS: u64 = 86_400_000;
@@ -463,7 +387,7 @@ fn set_state(st: &mut State, j: usize, v: u64) -> Result<(), DecodeError> {
 /// Physical limits of the counter deltas over `span_ms`.
 fn check_counters(d: &Totals, span_ms: u64) -> Result<(), DecodeError> {
     let span = span_ms + 1000;
-    for (i, limit) in LIMITS.iter().enumerate() {
+    for (i, limit) in COUNTER_LIMITS.iter().enumerate() {
         let v = d.values[i];
         let max = match *limit {
             Limit::Ms => span,

@@ -7,9 +7,10 @@ use datasketches::hash::value::raw_bytes;
 use datasketches::hll::{Coupon, HllSketch, HllType, HllUnion};
 use datasketches::kll::{KllFloat, KllSketch};
 
-use super::decode::{decode, DecodeError, COUNTER_NAMES};
+use super::decode::{decode, DecodeError};
 use super::wire::{
-    Counter, Summary, Totals, COUNTERS, STARTUP_AUTOPLAY_BLOCKED, STARTUP_HIDDEN, STARTUP_PRELOADED,
+    Counter, Summary, Totals, COUNTERS, COUNTER_NAMES, STARTUP_AUTOPLAY_BLOCKED, STARTUP_HIDDEN,
+    STARTUP_PRELOADED,
 };
 
 /// `lg_k` of the distinct-viewer HLL sketch (4096 registers, ≈ 1.6 % relative standard error).

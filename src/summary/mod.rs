@@ -30,7 +30,7 @@ mod view;
 mod wire;
 mod writer;
 
-pub use decode::{decode, DecodeError, COUNTER_NAMES};
+pub use decode::{decode, DecodeError};
 #[cfg(feature = "console")]
 pub use merge::{
     session_coupon, session_hex, Aggregate, Applied, Counters, IdHashBuilder, IdHasher,
@@ -46,10 +46,10 @@ pub use view::{
     FLAT_COUNTERS,
 };
 pub use wire::{
-    encode, Counter, State, Summary, Totals, ALL_COUNTERS, COUNTERS, FLAG_FINAL, MAGIC,
-    MAX_MESSAGE_BYTES, MAX_ROOM_ID_BYTES, MAX_SPAN_MS, MAX_TIME_MS, STARTUP_AUTOPLAY_BLOCKED,
-    STARTUP_HIDDEN, STARTUP_PRELOADED, VERSION, WIRE_BYTES, WIRE_FIXED32, WIRE_FIXED64,
-    WIRE_VARINT,
+    encode, Counter, State, Summary, Totals, ALL_COUNTERS, COUNTERS, COUNTER_NAMES, FLAG_FINAL,
+    MAGIC, MAX_MESSAGE_BYTES, MAX_ROOM_ID_BYTES, MAX_SPAN_MS, MAX_TIME_MS,
+    STARTUP_AUTOPLAY_BLOCKED, STARTUP_HIDDEN, STARTUP_PRELOADED, VERSION, WIRE_BYTES, WIRE_FIXED32,
+    WIRE_FIXED64, WIRE_VARINT,
 };
 pub use writer::{state_from_metrics, totals_from_metrics, SummaryWriter, UNACKED_MEMORY};
 

@@ -12,16 +12,84 @@ use datasketches::hll::{HllSketch, HllUnion};
 use datasketches::kll::KllSketch;
 use serde::{Deserialize, Serialize};
 
-use super::decode::COUNTER_NAMES;
 use super::merge::{
     session_hex, Aggregate, Counters, IngestStats, Ingested, Kll, Merger, Rate, RoomAggregate,
 };
 use super::merge::{HLL_LG_K, HLL_TYPE};
-use super::wire::{Summary, Totals, COUNTERS};
+use super::wire::{Summary, Totals, COUNTERS, COUNTER_NAMES};
 
 /// Number of exact sums in [`CounterSums`] (10 merge counts + the 25 per-view counters).
 pub const FLAT_COUNTERS: usize = 10 + COUNTERS;
 
+/// Conversions between [`Counters`] and the flat sums of [`CounterSums`] / [`ExportRow`], from
+/// the field list.
+macro_rules! sums_conv {
+    ($($f:ident),*) => {
+        impl CounterSums {
+            /// The sums of `c`.
+            pub fn from_counters(c: &Counters) -> CounterSums {
+                let [$($f),*] = flat_values(c);
+                CounterSums { $($f),* }
+            }
+
+            /// Back to [`Counters`].
+            pub fn to_counters(&self) -> Counters {
+                counters_from_flat(&[$(self.$f),*])
+            }
+        }
+
+        impl ExportRow {
+            fn counters(&self) -> Counters {
+                counters_from_flat(&[$(self.$f),*])
+            }
+
+            fn build(
+                collector: &str,
+                room: &str,
+                region: &str,
+                minute_start_ms: u64,
+                a: &Aggregate,
+            ) -> ExportRow {
+                let [$($f),*] = flat_values(&a.counters);
+                ExportRow {
+                    collector: collector.to_owned(),
+                    room: room.to_owned(),
+                    region: region.to_owned(),
+                    minute: iso_minute(minute_start_ms),
+                    minute_start_ms,
+                    $($f,)*
+                    distinct_viewers: a.distinct_viewers(),
+                    hll_viewers: base64_encode(&a.viewers_sketch().serialize()),
+                    kll_startup_ms: base64_encode(&a.startup_ms_sketch().serialize()),
+                    kll_latency_ms: base64_encode(&a.latency_ms_sketch().serialize()),
+                    kll_stall_ratio: base64_encode(&a.stall_ratio_sketch().serialize()),
+                    kll_watch_ms: base64_encode(&a.watch_ms_sketch().serialize()),
+                }
+            }
+        }
+    };
+}
+
+// The one list of the exact sums: the fields of `CounterSums` below (10 merge counts, then the
+// per-view counters in `Counter` index order, by their wire names). `counter_sums!` defines the
+// struct as written (so that scripts/gen-types.mjs reads it) and the conversions from its field
+// list; `ExportRow` repeats the names (the generator reads struct text, not macros) and the
+// conversions make the compiler check them.
+macro_rules! counter_sums {
+    ($(#[$m:meta])* pub struct CounterSums { $($(#[doc = $d:literal])* pub $f:ident: u64,)* }) => {
+        $(#[$m])*
+        pub struct CounterSums {
+            $($(#[doc = $d])* pub $f: u64,)*
+        }
+
+        /// The field names of [`CounterSums`], in order (the export's counter columns).
+        pub const SUM_FIELDS: [&str; FLAT_COUNTERS] = [$(stringify!($f)),*];
+
+        sums_conv!($($f),*);
+    };
+}
+
+counter_sums! {
 /// Every exact sum of an aggregate, by name (the per-view counters by their wire name, see
 /// `docs/summary-format.md`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,49 +166,6 @@ pub struct CounterSums {
     /// Views that failed after the first frame.
     pub playback_failure: u64,
 }
-
-/// Field list of [`CounterSums`] (and of the counter columns of [`ExportRow`]), in order: the 10
-/// merge counts, then the per-view counters in [`super::Counter`] index order.
-macro_rules! flat_counters {
-    ($m:ident) => {
-        $m! {
-            views,
-            attempts,
-            startup_measured,
-            fast_starts,
-            slow_starts,
-            startup_ms_sum,
-            autoplay_blocked,
-            preloaded,
-            hidden_during_startup,
-            finished_views,
-            watch_ms,
-            playing_ms,
-            stall_ms,
-            stall_count,
-            total_frames,
-            dropped_frames,
-            played_kbit,
-            latency_sum_ms,
-            latency_samples,
-            hidden_ms,
-            paused_ms,
-            freeze_count,
-            freeze_ms,
-            freeze_500_count,
-            freeze_500_ms,
-            seek_count,
-            error_count,
-            bitrate_switch_up,
-            bitrate_switch_down,
-            upscale_ms,
-            downscale_ms,
-            started,
-            exit_before_start,
-            startup_failure,
-            playback_failure
-        }
-    };
 }
 
 fn flat_values(c: &Counters) -> [u64; FLAT_COUNTERS] {
@@ -179,56 +204,20 @@ fn counters_from_flat(v: &[u64; FLAT_COUNTERS]) -> Counters {
     }
 }
 
-macro_rules! sums_conv {
-    ($($f:ident),*) => {
-        impl CounterSums {
-            /// The sums of `c`.
-            pub fn from_counters(c: &Counters) -> CounterSums {
-                let [$($f),*] = flat_values(c);
-                CounterSums { $($f),* }
-            }
-
-            /// Back to [`Counters`].
-            pub fn to_counters(&self) -> Counters {
-                counters_from_flat(&[$(self.$f),*])
-            }
+// The per-view counters' fields are named as their wire names, in order.
+const _: () = {
+    let mut i = 0;
+    while i < COUNTERS {
+        let (a, b) = (SUM_FIELDS[10 + i].as_bytes(), COUNTER_NAMES[i].as_bytes());
+        assert!(a.len() == b.len());
+        let mut j = 0;
+        while j < a.len() {
+            assert!(a[j] == b[j]);
+            j += 1;
         }
-
-        impl ExportRow {
-            fn counters(&self) -> Counters {
-                counters_from_flat(&[$(self.$f),*])
-            }
-
-            fn build(
-                collector: &str,
-                room: &str,
-                region: &str,
-                minute_start_ms: u64,
-                a: &Aggregate,
-            ) -> ExportRow {
-                let [$($f),*] = flat_values(&a.counters);
-                ExportRow {
-                    collector: collector.to_owned(),
-                    room: room.to_owned(),
-                    region: region.to_owned(),
-                    minute: iso_minute(minute_start_ms),
-                    minute_start_ms,
-                    $($f,)*
-                    distinct_viewers: a.distinct_viewers(),
-                    hll_viewers: base64_encode(&a.viewers_sketch().serialize()),
-                    kll_startup_ms: base64_encode(&a.startup_ms_sketch().serialize()),
-                    kll_latency_ms: base64_encode(&a.latency_ms_sketch().serialize()),
-                    kll_stall_ratio: base64_encode(&a.stall_ratio_sketch().serialize()),
-                    kll_watch_ms: base64_encode(&a.watch_ms_sketch().serialize()),
-                }
-            }
-        }
-    };
-}
-flat_counters!(sums_conv);
-
-// The wire names of the per-view counters are the last 25 field names, in order.
-const _: () = assert!(COUNTER_NAMES.len() == COUNTERS);
+        i += 1;
+    }
+};
 
 /// A rate with its numerator, denominator and value (`null` when the denominator is 0).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]

@@ -31,102 +31,108 @@ pub const WIRE_FIXED32: u8 = 5;
 /// Number of per-view counters ([`Counter`]).
 pub const COUNTERS: usize = 25;
 
-/// A per-view cumulative counter: monotone non-decreasing over a view, summed at merge time.
-/// Durations are wall-clock ms on the client clock (rounded to the nearest ms); flags are 0 or 1.
-/// Definitions are those of [`crate::qoe::QoeMetrics`].
+/// Upper limit of a counter's delta over a summary's span (checked by the decoder).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Counter {
-    /// Watch time (play intent to exit, not paused, not ended), ms.
-    WatchMs = 0,
-    /// Playing time (after the first frame, wanted, visible, not stalled), ms.
-    PlayingMs,
-    /// Stall (rebuffer) time, ms.
-    StallMs,
-    /// Number of stalls.
-    StallCount,
-    /// Σ Δ`totalVideoFrames` over playing intervals, frames.
-    TotalFrames,
-    /// Σ Δ`droppedVideoFrames` over the same intervals, frames.
-    DroppedFrames,
-    /// Played content volume: time-weighted bitrate × playing time, kbit
-    /// (`bitrate_mean_bps × playing_ms / 10⁶`).
-    PlayedKbit,
-    /// Σ glass-to-glass latency samples, ms (`max(latency_mean_ms, 0) × latency_samples`).
-    LatencySumMs,
-    /// Number of glass-to-glass latency samples.
-    LatencySamples,
-    /// Hidden-tab time between play intent and exit, ms.
-    HiddenMs,
-    /// Paused time between play intent and exit, ms.
-    PausedMs,
-    /// WebRTC-rule render freezes.
-    FreezeCount,
-    /// Σ duration of WebRTC-rule freezes, ms.
-    FreezeMs,
-    /// Agora-rule (≥ 500 ms gap) render freezes.
-    Freeze500Count,
-    /// Σ duration of Agora-rule freezes, ms.
-    Freeze500Ms,
-    /// Seeks started.
-    SeekCount,
-    /// Errors observed, fatal or not.
-    ErrorCount,
-    /// Rendition switches to a higher bitrate.
-    BitrateSwitchUp,
-    /// Rendition switches to a lower bitrate.
-    BitrateSwitchDown,
-    /// Playing time upscaled, ms.
-    UpscaleMs,
-    /// Playing time downscaled, ms.
-    DownscaleMs,
-    /// Flag: the first frame after the play intent was presented.
-    Started,
-    /// Flag: exit before start (play intent, no first frame, no fatal error, left).
-    ExitBeforeStart,
-    /// Flag: fatal error before the first frame.
-    StartupFailure,
-    /// Flag: fatal error after the first frame.
-    PlaybackFailure,
+pub(crate) enum Limit {
+    /// A duration: ≤ span + 1 s.
+    Ms,
+    /// Events at least `n` ms apart: ≤ (span + 1 s) / n + 1.
+    Every(u64),
+    /// At most `n` per ms: ≤ n × (span + 1 s).
+    PerMs(u64),
+    /// 0 or 1.
+    Flag,
+    /// Latency sum: ≤ latency samples × 24 h (checked across fields).
+    LatencySum,
 }
 
-/// Every counter in index order.
-pub const ALL_COUNTERS: [Counter; COUNTERS] = {
-    use Counter::*;
-    [
-        WatchMs,
-        PlayingMs,
-        StallMs,
-        StallCount,
-        TotalFrames,
-        DroppedFrames,
-        PlayedKbit,
-        LatencySumMs,
-        LatencySamples,
-        HiddenMs,
-        PausedMs,
-        FreezeCount,
-        FreezeMs,
-        Freeze500Count,
-        Freeze500Ms,
-        SeekCount,
-        ErrorCount,
-        BitrateSwitchUp,
-        BitrateSwitchDown,
-        UpscaleMs,
-        DownscaleMs,
-        Started,
-        ExitBeforeStart,
-        StartupFailure,
-        PlaybackFailure,
-    ]
-};
+/// The one table of the per-view counters: for each, in index order, its docs, [`Counter`]
+/// variant, wire name (JSON debug form, export columns, error messages), field number (tag >> 3;
+/// the most frequent below 16 so that their tag is one byte) and decoder limit. Expands to
+/// [`Counter`], [`ALL_COUNTERS`], [`COUNTER_NAMES`], `COUNTER_FIELDS` and `COUNTER_LIMITS`.
+macro_rules! counter_table {
+    ($($(#[doc = $doc:literal])* $v:ident = $name:literal, field $f:literal, limit $l:expr;)*) => {
+        /// A per-view cumulative counter: monotone non-decreasing over a view, summed at merge
+        /// time. Durations are wall-clock ms on the client clock (rounded to the nearest ms); flags
+        /// are 0 or 1. Definitions are those of [`crate::qoe::QoeMetrics`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum Counter {
+            $($(#[doc = $doc])* $v,)*
+        }
 
-/// Field number (tag >> 3) of each counter, by [`Counter`] index. The most frequent fields have
-/// numbers below 16 so that their tag is one byte.
-pub(crate) const COUNTER_FIELDS: [u8; COUNTERS] = [
-    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
-];
+        /// Every counter in index order.
+        pub const ALL_COUNTERS: [Counter; COUNTERS] = [$(Counter::$v),*];
+
+        /// Wire name of each counter, by [`Counter`] index.
+        pub const COUNTER_NAMES: [&str; COUNTERS] = [$($name),*];
+
+        /// Field number (tag >> 3) of each counter, by [`Counter`] index.
+        pub(crate) const COUNTER_FIELDS: [u8; COUNTERS] = [$($f),*];
+
+        /// Decoder limit of each counter, by [`Counter`] index.
+        pub(crate) const COUNTER_LIMITS: [Limit; COUNTERS] = {
+            use Limit::*;
+            [$($l),*]
+        };
+    };
+}
+
+// Stall count: minimum detectable stall 100 ms; frames: ≤ 1000 fps; played kbit: ≤ 10 Gbit/s;
+// latency samples: ≤ one per frame; freezes: a WebRTC freeze gap is ≥ 150 ms.
+counter_table! {
+    /// Watch time (play intent to exit, not paused, not ended), ms.
+    WatchMs = "watch_ms", field 1, limit Ms;
+    /// Playing time (after the first frame, wanted, visible, not stalled), ms.
+    PlayingMs = "playing_ms", field 2, limit Ms;
+    /// Stall (rebuffer) time, ms.
+    StallMs = "stall_ms", field 3, limit Ms;
+    /// Number of stalls.
+    StallCount = "stall_count", field 4, limit Every(100);
+    /// Σ Δ`totalVideoFrames` over playing intervals, frames.
+    TotalFrames = "total_frames", field 5, limit PerMs(1);
+    /// Σ Δ`droppedVideoFrames` over the same intervals, frames.
+    DroppedFrames = "dropped_frames", field 6, limit PerMs(1);
+    /// Played content volume: time-weighted bitrate × playing time, kbit
+    /// (`bitrate_mean_bps × playing_ms / 10⁶`).
+    PlayedKbit = "played_kbit", field 7, limit PerMs(10_000);
+    /// Σ glass-to-glass latency samples, ms (`max(latency_mean_ms, 0) × latency_samples`).
+    LatencySumMs = "latency_sum_ms", field 8, limit LatencySum;
+    /// Number of glass-to-glass latency samples.
+    LatencySamples = "latency_samples", field 9, limit PerMs(1);
+    /// Hidden-tab time between play intent and exit, ms.
+    HiddenMs = "hidden_ms", field 10, limit Ms;
+    /// Paused time between play intent and exit, ms.
+    PausedMs = "paused_ms", field 11, limit Ms;
+    /// WebRTC-rule render freezes.
+    FreezeCount = "freeze_count", field 16, limit Every(100);
+    /// Σ duration of WebRTC-rule freezes, ms.
+    FreezeMs = "freeze_ms", field 17, limit Ms;
+    /// Agora-rule (≥ 500 ms gap) render freezes.
+    Freeze500Count = "freeze_500_count", field 18, limit Every(500);
+    /// Σ duration of Agora-rule freezes, ms.
+    Freeze500Ms = "freeze_500_ms", field 19, limit Ms;
+    /// Seeks started.
+    SeekCount = "seek_count", field 20, limit Every(10);
+    /// Errors observed, fatal or not.
+    ErrorCount = "error_count", field 21, limit Every(1);
+    /// Rendition switches to a higher bitrate.
+    BitrateSwitchUp = "bitrate_switch_up", field 22, limit Every(10);
+    /// Rendition switches to a lower bitrate.
+    BitrateSwitchDown = "bitrate_switch_down", field 23, limit Every(10);
+    /// Playing time upscaled, ms.
+    UpscaleMs = "upscale_ms", field 24, limit Ms;
+    /// Playing time downscaled, ms.
+    DownscaleMs = "downscale_ms", field 25, limit Ms;
+    /// Flag: the first frame after the play intent was presented.
+    Started = "started", field 26, limit Flag;
+    /// Flag: exit before start (play intent, no first frame, no fatal error, left).
+    ExitBeforeStart = "exit_before_start", field 27, limit Flag;
+    /// Flag: fatal error before the first frame.
+    StartupFailure = "startup_failure", field 28, limit Flag;
+    /// Flag: fatal error after the first frame.
+    PlaybackFailure = "playback_failure", field 29, limit Flag;
+}
 
 /// Field number of the latest glass-to-glass latency, ms (zigzag varint: may be negative).
 pub(crate) const F_LATENCY: u8 = 12;
