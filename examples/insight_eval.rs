@@ -2,8 +2,11 @@
 //! per hour, and the final-GMV forecast error at 25 / 50 / 75 % of the stream beside naive
 //! linear extrapolation.
 //!
-//! Usage: `cargo run --release --features console --example insight_eval -- [seeds]`
-//! (default 24 seeds; each stream is 120 minutes with 6,000–12,000 expected arrivals).
+//! Usage: `cargo run --release --features console --example insight_eval -- [seeds] [first]`
+//! (default 24 seeds from seed 1; each stream is 120 minutes with 6,000–12,000 expected
+//! arrivals). The conversion-collapse rule is measured with the binomial CUSUM (default) and
+//! with the previous ratio CUSUM. The forecast interval's calibration is fitted on 2 × seeds
+//! other streams (seeds 1001 …) and its coverage measured on the evaluated seeds.
 
 #[cfg(feature = "console")]
 fn main() {
@@ -20,15 +23,17 @@ mod eval {
     use std::collections::{HashMap, HashSet};
 
     use livekpi::insight::{
-        forecast, Alert, AlertEngine, AlertEngineConfig, ForecastConfig, PastStream, QoeMinute,
-        StreamMinute, RULE_CONVERSION_COLLAPSE, RULE_INTERACTION_DROP, RULE_LATENCY_SPIKE,
-        RULE_ONLINE_CLIFF, RULE_STALL_SPIKE,
+        forecast, Alert, AlertEngine, AlertEngineConfig, Forecast, ForecastConfig, PastStream,
+        QoeMinute, StreamMinute, INTERVAL_SCALE, RULE_CONVERSION_COLLAPSE, RULE_INTERACTION_DROP,
+        RULE_LATENCY_SPIKE, RULE_ONLINE_CLIFF, RULE_STALL_SPIKE, Z80,
     };
     use livekpi::kpi::{
         generate, Event, EventType, GenConfig, MinuteRow, Room, RoomConfig, SplitMix64,
     };
 
     const REGIONS: usize = 6;
+    /// First seed of the forecast calibration streams (far from the evaluated seeds).
+    const CALIB_SEED: u64 = 1001;
 
     fn gen_cfg(seed: u64) -> GenConfig {
         let mut g = GenConfig::new(seed);
@@ -45,8 +50,20 @@ mod eval {
     }
 
     fn room_alerts(rows: &[MinuteRow]) -> Vec<Alert> {
-        let mut eng = AlertEngine::new(AlertEngineConfig::default());
+        room_alerts_with(rows, AlertEngineConfig::default())
+    }
+
+    fn room_alerts_with(rows: &[MinuteRow], cfg: AlertEngineConfig) -> Vec<Alert> {
+        let mut eng = AlertEngine::new(cfg);
         rows.iter().flat_map(|r| eng.push_minute(r)).collect()
+    }
+
+    /// The previous conversion rule: CUSUM on the standardised per-minute click→order ratio.
+    fn ratio_cfg() -> AlertEngineConfig {
+        AlertEngineConfig {
+            conversion_binomial: None,
+            ..AlertEngineConfig::default()
+        }
     }
 
     fn gauss(rng: &mut SplitMix64) -> f64 {
@@ -247,11 +264,17 @@ mod eval {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or(24);
-        let seeds: Vec<u64> = (1..=n).collect();
+        let first: u64 = std::env::args()
+            .nth(2)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1);
+        let seeds: Vec<u64> = (first..first + n).collect();
         let mut clean_rows = Vec::new();
         let mut false_room: HashMap<&str, usize> = HashMap::new();
         let mut false_qoe: HashMap<&str, usize> = HashMap::new();
         let (mut d_int, mut d_cliff, mut d_conv, mut d_stall, mut d_lat) = Default::default();
+        let mut d_conv_ratio = Det::default();
+        let mut false_conv_ratio = 0usize;
         let mut hours = 0.0;
         for &seed in &seeds {
             let g = gen_cfg(seed);
@@ -261,6 +284,10 @@ mod eval {
             for a in room_alerts(&r) {
                 *false_room.entry(rule_name(&a.rule)).or_default() += 1;
             }
+            false_conv_ratio += room_alerts_with(&r, ratio_cfg())
+                .iter()
+                .filter(|a| a.rule == RULE_CONVERSION_COLLAPSE)
+                .count();
             for a in qoe_alerts(&qoe_series(seed, g.duration_min, None)) {
                 *false_qoe.entry(rule_name(&a.rule)).or_default() += 1;
             }
@@ -269,8 +296,11 @@ mod eval {
             Det::add(&mut d_int, &al, RULE_INTERACTION_DROP, t0, 10);
             let al = room_alerts(&rows(&g, &inject_cliff(&events, &g, t0, 10)));
             Det::add(&mut d_cliff, &al, RULE_ONLINE_CLIFF, t0, 10);
-            let al = room_alerts(&rows(&g, &inject_conversion(&events, &g, t0, 15)));
+            let conv_rows = rows(&g, &inject_conversion(&events, &g, t0, 15));
+            let al = room_alerts(&conv_rows);
             Det::add(&mut d_conv, &al, RULE_CONVERSION_COLLAPSE, t0, 15);
+            let al = room_alerts_with(&conv_rows, ratio_cfg());
+            Det::add(&mut d_conv_ratio, &al, RULE_CONVERSION_COLLAPSE, t0, 15);
             let al = qoe_alerts(&qoe_series(seed, g.duration_min, Some((t0, 8, true))));
             Det::add(&mut d_stall, &al, RULE_STALL_SPIKE, t0, 8);
             let al = qoe_alerts(&qoe_series(seed, g.duration_min, Some((t0, 8, false))));
@@ -285,6 +315,7 @@ mod eval {
         d_int.row("no interaction 10 min (interaction_drop)", ns);
         d_cliff.row("60 % leave, −70 % enters 10 min (online_cliff)", ns);
         d_conv.row("no orders 15 min (conversion_collapse)", ns);
+        d_conv_ratio.row("  same, previous ratio CUSUM", ns);
         d_stall.row("region stall ×4 8 min (stall_spike)", ns);
         d_lat.row("region latency ×1.8 8 min (latency_spike)", ns);
         println!("\nFalse alerts on incident-free streams ({hours:.0} stream-hours; QoE: {REGIONS} regions each):\n");
@@ -302,6 +333,12 @@ mod eval {
                 ""
             );
         }
+        println!(
+            "| {:<20} | {false_conv_ratio:>6} | {:>15.3} | {:>15} |",
+            "  (previous ratio CUSUM)",
+            false_conv_ratio as f64 / hours,
+            ""
+        );
         for rule in [RULE_STALL_SPIKE, RULE_LATENCY_SPIKE] {
             let c = false_qoe.get(rule).copied().unwrap_or(0);
             println!(
@@ -311,23 +348,16 @@ mod eval {
             );
         }
 
-        // forecast: leave-one-out history
-        let past: Vec<PastStream> = clean_rows
-            .iter()
-            .map(|r| PastStream::from_rows(r))
-            .collect();
-        println!(
-            "\n## GMV forecast ({ns} streams; history = the other {} streams)\n",
-            ns - 1
-        );
-        println!("APE = |forecast − final| / final. Coverage: share of streams whose final GMV is inside the 80 % interval.\n");
-        println!("| elapsed | naive MAPE | naive MdAPE | history MAPE | funnel MAPE | combined MAPE | combined MdAPE | 80 % coverage | mean width / final |");
-        println!("|---------|------------|-------------|--------------|-------------|---------------|----------------|---------------|--------------------|");
-        let cfg = ForecastConfig::default();
-        for frac in [0.25, 0.5, 0.75] {
-            let (mut nv, mut hv, mut fv, mut cv) = (vec![], vec![], vec![], vec![]);
-            let (mut cover, mut width) = (0usize, 0.0);
-            for (i, r) in clean_rows.iter().enumerate() {
+        forecast_section(&clean_rows, n, first);
+    }
+
+    /// Forecasts of every stream of `set` at elapsed fraction `frac`, each with the other
+    /// streams of the set as its history: (final GMV, forecast).
+    fn forecasts(set: &[Vec<MinuteRow>], frac: f64, cfg: &ForecastConfig) -> Vec<(f64, Forecast)> {
+        let past: Vec<PastStream> = set.iter().map(|r| PastStream::from_rows(r)).collect();
+        set.iter()
+            .enumerate()
+            .map(|(i, r)| {
                 let total = r.len() as i64;
                 let e = (total as f64 * frac).round() as usize;
                 let truth = r.iter().map(|m| m.gmv_fen).sum::<i64>() as f64;
@@ -338,22 +368,100 @@ mod eval {
                     .map(|(_, p)| p.clone())
                     .collect();
                 let cur: Vec<StreamMinute> = r[..e].iter().map(StreamMinute::from).collect();
-                let f = forecast(&cur, total, &hist, &cfg);
+                (truth, forecast(&cur, total, &hist, cfg))
+            })
+            .collect()
+    }
+
+    fn q80(v: &mut [f64]) -> f64 {
+        v.sort_by(|a, b| a.total_cmp(b));
+        let rank = (v.len() * 8).div_ceil(10).max(1);
+        v[rank - 1]
+    }
+
+    fn forecast_section(clean_rows: &[Vec<MinuteRow>], n: u64, first: u64) {
+        let ns = clean_rows.len();
+        // calibration streams: other seeds (1001 …), never evaluated
+        let calib: Vec<Vec<MinuteRow>> = (CALIB_SEED..CALIB_SEED + 2 * n)
+            .map(|seed| {
+                let g = gen_cfg(seed);
+                rows(&g, &generate(&g))
+            })
+            .collect();
+        let raw = ForecastConfig {
+            interval_scale: 1.0,
+            ..ForecastConfig::default()
+        };
+        println!(
+            "\n## GMV forecast interval calibration ({} calibration streams, seeds {}–{}; leave-one-out history)\n",
+            calib.len(),
+            CALIB_SEED,
+            CALIB_SEED + 2 * n - 1
+        );
+        println!("The interval is point · exp(±z80 · scale · σ / point). Needed scale = 80th percentile of |ln(final / point)| / (z80 · σ / point) (nearest rank), per elapsed fraction and pooled over 0.1 … 0.9.\n");
+        println!("| elapsed | needed scale |");
+        println!("|---------|--------------|");
+        let mut pooled = Vec::new();
+        for k in 1..=9 {
+            let frac = k as f64 / 10.0;
+            let mut r: Vec<f64> = forecasts(&calib, frac, &raw)
+                .iter()
+                .filter(|(_, f)| f.sigma_fen > 0.0 && f.point_fen > 0.0)
+                .map(|(t, f)| (t / f.point_fen).ln().abs() / (Z80 * f.sigma_fen / f.point_fen))
+                .collect();
+            pooled.extend(r.iter().copied());
+            println!("| {:>6.0} % | {:>12.3} |", frac * 100.0, q80(&mut r));
+        }
+        let fitted = q80(&mut pooled);
+        println!(
+            "\nPooled needed scale: {fitted:.3} (library default INTERVAL_SCALE = {INTERVAL_SCALE})"
+        );
+
+        println!(
+            "\n## GMV forecast ({ns} held-out streams, seeds {first}–{}; history = the other {} streams)\n",
+            first + n - 1,
+            ns - 1
+        );
+        println!("APE = |forecast − final| / final. Coverage: share of streams whose final GMV is inside the 80 % interval (uncalibrated scale 1 / library default / the scale fitted above).\n");
+        println!("| elapsed | naive MAPE | naive MdAPE | history MAPE | funnel MAPE | combined MAPE | combined MdAPE | cover scale 1 | cover default | cover fitted | width/final default |");
+        println!("|---------|------------|-------------|--------------|-------------|---------------|----------------|---------------|---------------|--------------|---------------------|");
+        let fit = ForecastConfig {
+            interval_scale: fitted,
+            ..ForecastConfig::default()
+        };
+        let (mut tot_raw, mut tot_def, mut tot_fit, mut tot_n) = (0, 0, 0, 0);
+        for frac in [0.25, 0.5, 0.75] {
+            let (mut nv, mut hv, mut fv, mut cv) = (vec![], vec![], vec![], vec![]);
+            let (mut c_raw, mut c_def, mut c_fit, mut width) = (0usize, 0usize, 0usize, 0.0);
+            let runs = [
+                forecasts(clean_rows, frac, &raw),
+                forecasts(clean_rows, frac, &ForecastConfig::default()),
+                forecasts(clean_rows, frac, &fit),
+            ];
+            let inside = |t: f64, f: &Forecast| f.low_fen <= t && t <= f.high_fen;
+            for ((r0, (truth, f)), r2) in runs[0].iter().zip(&runs[1]).zip(&runs[2]) {
+                let truth = *truth;
                 nv.push(ape(f.naive_fen.unwrap_or(0.0), truth));
                 hv.push(ape(f.history.map_or(0.0, |h| h.point_fen), truth));
                 fv.push(ape(f.funnel.map_or(0.0, |h| h.point_fen), truth));
                 cv.push(ape(f.point_fen, truth));
-                if f.low_fen <= truth && truth <= f.high_fen {
-                    cover += 1;
-                }
+                c_raw += inside(truth, &r0.1) as usize;
+                c_def += inside(truth, f) as usize;
+                c_fit += inside(truth, &r2.1) as usize;
                 width += (f.high_fen - f.low_fen) / truth;
             }
+            (tot_raw, tot_def, tot_fit, tot_n) = (
+                tot_raw + c_raw,
+                tot_def + c_def,
+                tot_fit + c_fit,
+                tot_n + ns,
+            );
             let (nm, nmd) = stats(&mut nv);
             let (hm, _) = stats(&mut hv);
             let (fm, _) = stats(&mut fv);
             let (cm, cmd) = stats(&mut cv);
             println!(
-                "| {:>6.0} % | {:>9.1} % | {:>10.1} % | {:>11.1} % | {:>10.1} % | {:>12.1} % | {:>13.1} % | {:>7}/{:<5} | {:>17.1} % |",
+                "| {:>6.0} % | {:>9.1} % | {:>10.1} % | {:>11.1} % | {:>10.1} % | {:>12.1} % | {:>13.1} % | {:>7}/{:<5} | {:>7}/{:<5} | {:>6}/{:<5} | {:>18.1} % |",
                 frac * 100.0,
                 nm * 100.0,
                 nmd * 100.0,
@@ -361,11 +469,40 @@ mod eval {
                 fm * 100.0,
                 cm * 100.0,
                 cmd * 100.0,
-                cover,
+                c_raw,
+                ns,
+                c_def,
+                ns,
+                c_fit,
                 ns,
                 width / ns as f64 * 100.0
             );
         }
+        let pc = |c: usize| 100.0 * c as f64 / tot_n.max(1) as f64;
+        let mut all = [0usize; 3];
+        let mut all_n = 0usize;
+        for k in 1..=9 {
+            let frac = k as f64 / 10.0;
+            for (i, c) in [&raw, &ForecastConfig::default(), &fit].iter().enumerate() {
+                all[i] += forecasts(clean_rows, frac, c)
+                    .iter()
+                    .filter(|(t, f)| f.low_fen <= *t && *t <= f.high_fen)
+                    .count();
+            }
+            all_n += ns;
+        }
+        println!(
+            "Held-out 80 % coverage over fractions 0.1 … 0.9 ({all_n} forecasts): scale 1 {:.1} %, default {:.1} %, fitted {:.1} %",
+            100.0 * all[0] as f64 / all_n as f64,
+            100.0 * all[1] as f64 / all_n as f64,
+            100.0 * all[2] as f64 / all_n as f64
+        );
+        println!(
+            "\nHeld-out 80 % coverage over the three fractions: scale 1 {:.1} %, default {:.1} %, fitted {:.1} %",
+            pc(tot_raw),
+            pc(tot_def),
+            pc(tot_fit)
+        );
     }
 
     fn rule_name(r: &str) -> &'static str {

@@ -36,7 +36,8 @@ if [[ " ${entries[*]} " == *" console "* ]]; then
   node scripts/gen-types.mjs pkg/dist/console/kpi-types.d.ts \
     src/kpi/snapshot.rs src/kpi/error.rs src/kpi/analysis.rs src/kpi/compare.rs \
     src/summary/view.rs src/insight/rules.rs:Alert src/insight/forecast.rs:Forecast,Estimate \
-    src/insight/detect.rs:Direction src/sentiment/mod.rs
+    src/insight/detect.rs:Direction src/sentiment/mod.rs src/insight/scorecard.rs \
+    src/insight/debrief.rs src/insight/timeline.rs:ActivityMinute,ProductMinute
 fi
 # The player ships as one minified ES module (entry + glue) beside its wasm.
 if [[ " ${entries[*]} " == *" player "* ]]; then node scripts/bundle.mjs; fi

@@ -285,7 +285,7 @@ pub struct Review {
 
 /// The after-stream recommendations.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Debrief {
+pub struct Recommendations {
     /// Horizon of the snapshot, ms.
     pub horizon_ms: i64,
     /// The stream had ended.
@@ -1027,7 +1027,7 @@ pub fn debrief(
     previous_timeline: Option<&Timeline>,
     plan: Option<&Plan>,
     cfg: &DebriefConfig,
-) -> Debrief {
+) -> Recommendations {
     let products = product_plan(current, cfg);
     let moments = moments(current, timeline, cfg);
     let audience = audience(current, cfg);
@@ -1042,7 +1042,7 @@ pub fn debrief(
         &audience,
         cfg,
     );
-    Debrief {
+    Recommendations {
         horizon_ms: current.horizon_ms,
         ended: current.ended,
         products,

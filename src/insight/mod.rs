@@ -31,6 +31,7 @@
 //! and reviews the stream against its plan and the previous stream (plan–do–measure–learn).
 #![forbid(unsafe_code)]
 
+pub mod binomial;
 pub mod debrief;
 pub mod detect;
 pub mod forecast;
@@ -43,13 +44,16 @@ mod tests;
 #[cfg(test)]
 mod tests_cards;
 
+pub use binomial::{BinomialConfig, BinomialCusum};
 pub use debrief::{
     audience, debrief, moments, product_plan, review, Around, Audience, AudienceDimension,
-    AudienceGroup, Change, Debrief, DebriefConfig, Moment, Plan, PlanError, PlanTarget,
-    ProductPlan, ProductRank, Review, ReviewRow, AUDIENCE_RULE, ORDER_RULE, PRODUCT_RULE,
+    AudienceGroup, Change, DebriefConfig, Moment, Plan, PlanError, PlanTarget, ProductPlan,
+    ProductRank, Recommendations, Review, ReviewRow, AUDIENCE_RULE, ORDER_RULE, PRODUCT_RULE,
 };
 pub use detect::{Baseline, Chart, Detector, DetectorConfig, Direction, Sides, Signal, State};
-pub use forecast::{forecast, Estimate, Forecast, ForecastConfig, PastStream, StreamMinute, Z80};
+pub use forecast::{
+    forecast, Estimate, Forecast, ForecastConfig, PastStream, StreamMinute, INTERVAL_SCALE, Z80,
+};
 pub use rules::{
     Alert, AlertEngine, AlertEngineConfig, Monitor, QoeMinute, ACTION_CHANGE_SCRIPT,
     ACTION_CHECK_CHECKOUT, ACTION_CHECK_STREAM, ACTION_SWITCH_ROUTE, RULE_CONVERSION_COLLAPSE,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::binomial::{BinomialConfig, BinomialCusum};
 use super::detect::{Detector, DetectorConfig, Direction, Sides, State};
 use crate::kpi::{MinuteRow, Snapshot};
 
@@ -33,7 +34,7 @@ pub const ACTION_CHECK_STREAM: &str = "check_stream_and_traffic";
 pub struct Alert {
     /// Rule id (`RULE_*` constants or a caller's own id).
     pub rule: String,
-    /// Chart that raised it: "ewma" or "cusum".
+    /// Chart that raised it: "ewma", "cusum" or "binomial_cusum".
     pub detector: &'static str,
     /// Name of the series (e.g. "interaction_rate", "stall_rate").
     pub series: String,
@@ -160,9 +161,15 @@ pub struct AlertEngineConfig {
     /// Online viewers (down): CUSUM k 0.5, h 5, release 2, warm-up 15, cool-down 15,
     /// median/MAD baseline over 30 minutes, σ ≥ 3 % of μ, relative drop ≥ 20 %.
     pub online: DetectorConfig,
-    /// Click→order rate (down): CUSUM k 0.5, h 4, release 1.5, warm-up 15, cool-down 15,
-    /// median/MAD baseline over 30 minutes, σ ≥ 0.02.
+    /// Click→order rate (down) as a standardised per-minute ratio: CUSUM k 0.5, h 4, release
+    /// 1.5, warm-up 15, cool-down 15, median/MAD baseline over 30 minutes, σ ≥ 0.02. Used only
+    /// when `conversion_binomial` is null.
     pub conversion: DetectorConfig,
+    /// Click→order collapse tested on the counts (paid orders out of clicks per minute) by a
+    /// binomial CUSUM ([`BinomialCusum`]): drop to 20 % of the rolling 30-minute pooled rate,
+    /// h 7 nats, release 1, warm-up 15, cool-down 15, raised only when the pooled rate since the
+    /// sum left 0 is ≤ 50 % of the baseline. Default on; null = the ratio CUSUM above.
+    pub conversion_binomial: Option<BinomialConfig>,
     /// Clicks hold when the clicks of the last `clicks_hold_window` minutes average at least
     /// this share of the clicks baseline. Default 0.6.
     pub clicks_hold_ratio: f64,
@@ -239,6 +246,7 @@ impl Default for AlertEngineConfig {
             interaction,
             online,
             conversion,
+            conversion_binomial: Some(BinomialConfig::default()),
             clicks_hold_ratio: 0.6,
             clicks_hold_window: 3,
             stall,
@@ -257,6 +265,8 @@ pub struct AlertEngine {
     interaction: Monitor,
     online: Monitor,
     conversion: Monitor,
+    conversion_bin: Option<BinomialCusum>,
+    conversion_window: std::collections::VecDeque<(i64, Option<f64>)>,
     clicks: Detector,
     recent_clicks: std::collections::VecDeque<f64>,
     next_minute: i64,
@@ -296,11 +306,14 @@ impl AlertEngine {
                 .warmup(cfg.conversion.warmup)
                 .alpha(0.05),
         );
+        let conversion_bin = cfg.conversion_binomial.map(BinomialCusum::new);
         AlertEngine {
             cfg,
             interaction,
             online,
             conversion,
+            conversion_bin,
+            conversion_window: Default::default(),
             clicks,
             recent_clicks: Default::default(),
             next_minute: 0,
@@ -342,7 +355,32 @@ impl AlertEngine {
             || recent >= self.cfg.clicks_hold_ratio * self.clicks.baseline().mean();
         let _ = self.clicks.update(m, Some(clicks));
         let rate = (row.clicks > 0).then(|| row.orders as f64 / row.clicks as f64);
-        if let (_, Some(a)) = self.conversion.push(m, rate, hold) {
+        if let Some(b) = self.conversion_bin.as_mut() {
+            self.conversion_window.push_back((m, rate));
+            while self.conversion_window.len() > self.cfg.window.max(1) {
+                self.conversion_window.pop_front();
+            }
+            if let (_, Some(s)) = b.update(m, row.orders, row.clicks, hold) {
+                out.push(Alert {
+                    rule: RULE_CONVERSION_COLLAPSE.into(),
+                    detector: "binomial_cusum",
+                    series: "click_to_order_rate".into(),
+                    region: None,
+                    minute: s.minute,
+                    value: s.value,
+                    baseline_mean: s.baseline_mean,
+                    baseline_sigma: s.baseline_sigma,
+                    statistic: s.statistic,
+                    threshold: s.threshold,
+                    shift_sigmas: s.shift_sigmas,
+                    shift_rel: s.shift_rel,
+                    direction: s.direction,
+                    window_start_minute: self.conversion_window.front().map_or(m, |w| w.0),
+                    window: self.conversion_window.iter().map(|w| w.1).collect(),
+                    action: ACTION_CHECK_CHECKOUT,
+                });
+            }
+        } else if let (_, Some(a)) = self.conversion.push(m, rate, hold) {
             out.push(a);
         }
         out

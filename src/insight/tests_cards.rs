@@ -504,3 +504,105 @@ fn debrief_audience_lift_and_review() {
         assert!(v.get(k).is_some(), "{k}");
     }
 }
+
+#[test]
+fn binomial_cusum_llr_arithmetic_and_one_alert() {
+    let cfg = BinomialConfig {
+        warmup: 3,
+        min_trials: 30,
+        ..BinomialConfig::default()
+    };
+    let mut b = BinomialCusum::new(cfg);
+    // warm-up: 3 minutes of 5 orders / 20 clicks → p₀ = 0.25
+    for m in 0..3 {
+        assert_eq!(b.update(m, 5, 20, true).0, State::Warmup);
+    }
+    assert!(close(b.p0().unwrap(), 0.25));
+    // p₁ = 0.05; a minute of 0 / 20: LLR = 20·ln(0.95 / 0.75) = 4.7276 < h 7
+    let (st, sig) = b.update(3, 0, 20, true);
+    assert_eq!((st, sig), (State::Normal, None));
+    assert!(close(b.statistic(), 20.0 * (0.95f64 / 0.75).ln()));
+    // the minute is not raised, so it enters the baseline: (15, 80) → p₀ = 0.1875, p₁ = 0.0375;
+    // a second 0 / 20 adds 20·ln(0.9625 / 0.8125) = 3.388: S = 8.116 > 7 → raised; the rate
+    // since S left 0 is 0 ≤ 50 % of p₀
+    let (st, sig) = b.update(4, 0, 20, true);
+    assert_eq!(st, State::Raised);
+    let s = sig.unwrap();
+    let want = 20.0 * (0.95f64 / 0.75).ln() + 20.0 * (0.9625f64 / 0.8125).ln();
+    assert!(close(s.statistic, want), "{} vs {want}", s.statistic);
+    assert!(close(s.baseline_mean, 0.1875));
+    assert!(close(s.shift_rel.unwrap(), -1.0));
+    assert_eq!(s.direction, Direction::Down);
+    // while raised the baseline does not learn; normal minutes (LLR 5·ln 0.2 + 15·ln(0.9625 /
+    // 0.8125) = −5.51) release it
+    assert_eq!(b.update(5, 0, 20, true).0, State::Holding);
+    assert!(close(b.p0().unwrap(), 0.1875));
+    let mut st = State::Holding;
+    let mut m = 6;
+    while st == State::Holding {
+        st = b.update(m, 5, 20, true).0;
+        m += 1;
+    }
+    assert_eq!(st, State::Cleared);
+    // a gate held back: suppressed, no alert
+    let mut g = BinomialCusum::new(cfg);
+    for m in 0..3 {
+        g.update(m, 5, 20, true);
+    }
+    g.update(3, 0, 20, false);
+    assert_eq!(g.update(4, 0, 20, false).0, State::Suppressed);
+    // 3 / 20 a minute: a dip (LLR < 0), never raised
+    let mut e = BinomialCusum::new(cfg);
+    for m in 0..3 {
+        e.update(m, 5, 20, true);
+    }
+    for m in 3..60 {
+        assert_ne!(e.update(m, 3, 20, true).0, State::Raised);
+    }
+}
+
+#[test]
+fn forecast_interval_is_lognormal_and_scaled() {
+    let history: Vec<PastStream> = [1800, 2000, 2300, 2100]
+        .iter()
+        .enumerate()
+        .map(|(i, &g)| PastStream {
+            minutes: (0..120)
+                .map(|m| StreamMinute {
+                    online: 100,
+                    buyers: 2,
+                    gmv_fen: if m < 30 + 5 * i { g } else { 2000 },
+                })
+                .collect(),
+        })
+        .collect();
+    let cur = vec![
+        StreamMinute {
+            online: 100,
+            buyers: 2,
+            gmv_fen: 2000,
+        };
+        30
+    ];
+    let f = forecast(&cur, 120, &history, &ForecastConfig::default());
+    assert!(close(f.interval_scale, INTERVAL_SCALE));
+    let r = Z80 * INTERVAL_SCALE * f.sigma_fen / f.point_fen;
+    assert!(close(f.low_fen, f.point_fen * (-r).exp()));
+    assert!(close(f.high_fen, f.point_fen * r.exp()));
+    // right-skewed: the upper side is wider
+    assert!(f.high_fen - f.point_fen > f.point_fen - f.low_fen);
+    let wide = forecast(
+        &cur,
+        120,
+        &history,
+        &ForecastConfig {
+            interval_scale: 2.0,
+            ..ForecastConfig::default()
+        },
+    );
+    assert!(close(
+        wide.high_fen,
+        f.point_fen * (2.0 * Z80 * f.sigma_fen / f.point_fen).exp()
+    ));
+    assert!(close(wide.level, 0.8));
+}

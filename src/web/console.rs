@@ -348,6 +348,13 @@ pub struct Room {
     rows: RowCache,
 }
 
+impl Room {
+    /// The core room (for the other console bindings).
+    pub(crate) fn core(&self) -> &kpi::Room {
+        &self.inner
+    }
+}
+
 #[wasm_bindgen]
 impl Room {
     /// A room for a stream starting at `options.streamStartMs`. Throws `LivekpiError` (code

@@ -21,6 +21,8 @@ pub mod console;
 #[cfg(feature = "console")]
 mod convert;
 pub mod error;
+#[cfg(feature = "console")]
+pub mod insight;
 #[cfg(feature = "player")]
 pub mod player;
 #[cfg(feature = "player")]
