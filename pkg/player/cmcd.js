@@ -21,7 +21,7 @@
 // monitor's `sta`, `bsa` (stalls), `bsda` (stall ms), `dfa` (dropped frames), `ltc` (latency),
 // `pb` (bitrate shown), `msd` (startup time, once), `bs` (a stall since the previous report),
 // the element's `bl`, `pt`, `pr`, hls.js's `br`, `tb`, `mtp`, and `sid`, `cid`, `sf`, `st`,
-// `sn` (from 0), `ts`, `v=2`.
+// `sn` (from 0 for each session: a source change starts a new one), `ts`, `v=2`.
 
 // ---- CMCD v1 on hls.js requests ----
 //
@@ -235,10 +235,11 @@ function start(qoe, video, options) {
   let retryAt = 0;
   let retryTimer = 0;
   let stopped = false;
+  let sid = null; // the view's session: a new one (source change) restarts sn, msd, bs and states
   let sn = 0;
   let msdSent = false;
   let stallsSeen = 0;
-  const last = { sta: undefined, br: undefined, bg: false, ec: '' };
+  let last = {};
   const counts = { sent: 0, acked: 0, failures: 0, dropped: 0, lines: 0 };
 
   const guard = (fn) => (...a) => {
@@ -296,6 +297,12 @@ function start(qoe, video, options) {
   const collect = guard((interval = false) => {
     const m = qoe.metrics();
     if (!m || !qoe.sessionId) return;
+    if (qoe.sessionId !== sid) {
+      sid = qoe.sessionId;
+      sn = stallsSeen = 0;
+      msdSent = false;
+      last = { sta: undefined, br: undefined, bg: false, ec: '' };
+    }
     const d = data(m);
     const ts = Date.now();
     const br = d.br && Math.floor(d.br[0] + 0.5);
