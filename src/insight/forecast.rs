@@ -108,7 +108,10 @@ pub struct ForecastConfig {
     pub interval_scale: f64,
 }
 
-/// The default interval calibration factor (see [`ForecastConfig::interval_scale`]).
+/// The default interval calibration factor (see [`ForecastConfig::interval_scale`]): 1. With
+/// the lognormal interval the calibration streams need 0.92–0.98 (seeds 1001–1048 / 25–72),
+/// within their sampling noise of 1, and scale 1 covers 80.6 % of 216 held-out forecasts
+/// (seeds 1–24, fractions 0.1 … 0.9), so no factor is applied.
 pub const INTERVAL_SCALE: f64 = 1.0;
 
 impl Default for ForecastConfig {
