@@ -5,8 +5,6 @@
 //! only per-event memory is the de-duplication table, which keeps ids for (at least) the lateness
 //! window.
 
-use std::collections::VecDeque;
-
 use serde_json::Value;
 
 use super::error::{ErrorReason, IngestError, IngestReport, IngestStats, ReasonCount};
@@ -722,12 +720,11 @@ pub struct Room {
     pub(crate) t: Totals,
     pub(crate) votes_by_option: FxMap<u32, i64>,
     pub(crate) cohosts: FxMap<u32, (Option<i64>, Option<i64>)>,
-    /// De-duplication: numeric id → content hash, and its arrival-order queue (id time, id).
-    seen_num: FxMap<u64, u64>,
-    seen_num_fifo: VecDeque<(i64, u64)>,
-    /// The same for text ids.
-    seen_text: FxMap<Box<str>, u64>,
-    seen_text_fifo: VecDeque<(i64, Box<str>)>,
+    /// De-duplication: id → content hash, in two generations (see [`Room::rotate_seen`]).
+    seen: [FxMap<u64, u64>; 2],
+    seen_text: [FxMap<Box<str>, u64>; 2],
+    /// Watermark when the current generation (index 0) began.
+    seen_since: Option<i64>,
     pub(crate) watermark: Option<i64>,
     pub(crate) accepted: u64,
     pub(crate) duplicates: u64,
@@ -751,8 +748,6 @@ pub(crate) const KEY_ORDER: usize = 3;
 pub(crate) const KEY_LABEL: usize = 4;
 
 const NOT_INDEXED: i64 = i64::MIN;
-/// Accepted events between two evictions of old ids inside one batch.
-const EVICT_EVERY: u64 = 4096;
 
 impl Room {
     /// A new, empty room. Times and durations in `cfg` are clamped to [−2^53, 2^53] (durations
@@ -792,10 +787,9 @@ impl Room {
             t: Totals::default(),
             votes_by_option: FxMap::default(),
             cohosts: FxMap::default(),
-            seen_num: FxMap::default(),
-            seen_num_fifo: VecDeque::new(),
-            seen_text: FxMap::default(),
-            seen_text_fifo: VecDeque::new(),
+            seen: Default::default(),
+            seen_text: Default::default(),
+            seen_since: None,
             watermark: None,
             accepted: 0,
             duplicates: 0,
@@ -1105,63 +1099,71 @@ impl Room {
                 return Err(IngestError::new("id", ErrorReason::CapExceeded));
             }
         }
-        if self.seen_num.len() + self.seen_text.len() >= self.cfg.caps.seen_ids
-            && !self.is_seen(&r.key)
-        {
-            // a new id: this event will be accepted, so the watermark it sets applies already;
-            // forget the ids that left the window first, reject only when still full
-            self.evict_seen_at(self.watermark.map_or(r.ts, |w| w.max(r.ts)));
-            if self.seen_num.len() + self.seen_text.len() >= self.cfg.caps.seen_ids {
-                return Err(IngestError::new("id", ErrorReason::CapExceeded));
-            }
-        }
-        use std::collections::hash_map::Entry;
-        let dup = |old: u64| {
-            if old == h {
+        let prior = match &r.key {
+            IdKey::Num(n) => self.seen[0].get(n).or_else(|| self.seen[1].get(n)),
+            IdKey::Text(t) => self.seen_text[0]
+                .get(t)
+                .or_else(|| self.seen_text[1].get(t)),
+        };
+        if let Some(&old) = prior {
+            return if old == h {
+                self.duplicates += 1;
                 Ok(Outcome::Duplicate)
             } else {
                 Err(IngestError::new("id", ErrorReason::IdConflict))
+            };
+        }
+        // a new id: this event will be accepted, so the watermark it sets applies already
+        let w = self.watermark.map_or(r.ts, |w| w.max(r.ts));
+        self.rotate_seen(w);
+        if self.seen_len() >= self.cfg.caps.seen_ids {
+            return Err(IngestError::new("id", ErrorReason::CapExceeded));
+        }
+        match r.key {
+            IdKey::Num(n) => {
+                self.seen[0].insert(n, h);
             }
-        };
-        match &r.key {
-            IdKey::Num(n) => match self.seen_num.entry(*n) {
-                Entry::Occupied(o) => {
-                    let out = dup(*o.get());
-                    if out.is_ok() {
-                        self.duplicates += 1;
-                    }
-                    return out;
-                }
-                Entry::Vacant(v) => {
-                    v.insert(h);
-                    self.seen_num_fifo.push_back((r.ts, *n));
-                }
-            },
-            IdKey::Text(t) => {
-                if let Some(&old) = self.seen_text.get(t) {
-                    let out = dup(old);
-                    if out.is_ok() {
-                        self.duplicates += 1;
-                    }
-                    return out;
-                }
-                self.seen_text.insert(t.clone(), h);
-                self.seen_text_fifo.push_back((r.ts, t.clone()));
+            IdKey::Text(ref t) => {
+                self.seen_text[0].insert(t.clone(), h);
             }
         }
-        self.watermark = Some(self.watermark.map_or(r.ts, |w| w.max(r.ts)));
+        self.watermark = Some(w);
         self.accepted += 1;
-        if self.accepted % EVICT_EVERY == 0 {
-            self.evict_seen();
-        }
         self.apply(&r, h);
         Ok(Outcome::Accepted)
     }
 
-    fn is_seen(&self, k: &IdKey) -> bool {
-        match k {
-            IdKey::Num(n) => self.seen_num.contains_key(n),
-            IdKey::Text(t) => self.seen_text.contains_key(t),
+    fn seen_len(&self) -> usize {
+        self.seen[0].len() + self.seen[1].len() + self.seen_text[0].len() + self.seen_text[1].len()
+    }
+
+    /// Forgets ids that left the lateness window, a generation at a time: every id of the older
+    /// generation has `ts` ≤ the watermark at which the current one began (`seen_since`), so once
+    /// the watermark `w` is more than the window past it, all of them are below the cutoff and
+    /// can never be looked up again (such events are `too_late`); the current generation then
+    /// becomes the older one. When `w` is more than the window past the current watermark, both
+    /// go. Ids are thus kept at least for the window and at most for two; no per-id eviction.
+    fn rotate_seen(&mut self, w: i64) {
+        let lateness = self.cfg.lateness_ms;
+        let Some(since) = self.seen_since else {
+            self.seen_since = Some(w);
+            return;
+        };
+        if self
+            .watermark
+            .is_some_and(|cur| w.saturating_sub(cur) > lateness)
+        {
+            for g in 0..2 {
+                self.seen[g].clear();
+                self.seen_text[g].clear();
+            }
+            self.seen_since = Some(w);
+        } else if w.saturating_sub(since) > lateness {
+            self.seen.swap(0, 1);
+            self.seen_text.swap(0, 1);
+            self.seen[0].clear();
+            self.seen_text[0].clear();
+            self.seen_since = Some(w);
         }
     }
 
@@ -1205,36 +1207,8 @@ impl Room {
                 };
             }
         }
-        self.evict_seen();
-    }
-
-    /// Forgets ids that left the lateness window. Ids leave in arrival order once their time is
-    /// below the cutoff (a late id may stay a little longer behind a newer one: ids are kept at
-    /// least for the window). Called at the end of each batch and every [`EVICT_EVERY`] accepted
-    /// events inside one, so a bulk load keeps only the window's ids too.
-    fn evict_seen(&mut self) {
         if let Some(w) = self.watermark {
-            self.evict_seen_at(w);
-        }
-    }
-
-    /// [`Room::evict_seen`] for watermark `w`.
-    fn evict_seen_at(&mut self, w: i64) {
-        let cutoff = w.saturating_sub(self.cfg.lateness_ms);
-        while let Some(&(ts, k)) = self.seen_num_fifo.front() {
-            if ts >= cutoff {
-                break;
-            }
-            self.seen_num_fifo.pop_front();
-            self.seen_num.remove(&k);
-        }
-        while let Some((ts, _)) = self.seen_text_fifo.front() {
-            if *ts >= cutoff {
-                break;
-            }
-            if let Some((_, k)) = self.seen_text_fifo.pop_front() {
-                self.seen_text.remove(&k);
-            }
+            self.rotate_seen(w);
         }
     }
 
