@@ -34,10 +34,88 @@ function regionQoeTable(rows) {
     `<td class="state-${g.state}">${STATE[g.state]}${g.breaches.length ? ` · ${g.breaches.map((b) => BREACH[b]).join(', ')}` : ''}</td></tr>`).join('');
 }
 
+const KPI = {
+  gmv_fen: ['成交金额 GMV', (v) => yuan(v)],
+  gpm: ['千次观看成交 GPM', (v) => yuan(v)],
+  orders: ['订单数 orders', (v) => num(Math.round(v))],
+  avg_watch_ms: ['人均观看 avg watch', (v) => `${(v / 1000).toFixed(0)} s`],
+  interaction_rate: ['互动率 interaction', (v) => `${(v * 100).toFixed(1)}%`],
+  exposure_click_rate: ['曝光-点击 CTR', (v) => `${(v * 100).toFixed(1)}%`],
+  click_purchase_rate: ['点击-成交 CVR', (v) => `${(v * 100).toFixed(1)}%`],
+  follow_rate: ['转粉率 follow', (v) => `${(v * 100).toFixed(1)}%`],
+  first_frame_ms: ['首帧 first frame', (v) => `${Math.round(v)} ms`],
+  stall_rate: ['卡顿率 stall rate', (v) => `${(v * 100).toFixed(2)}%`],
+  latency_ms: ['延迟 latency', (v) => `${(v / 1000).toFixed(2)} s`],
+};
+const LAYER = { result: '结果 result', process: '过程 process', technical: '技术 technical' };
+const kpiLabel = (i) => KPI[i.kpi]?.[0] ?? i.label;
+const kpiValue = (kpi, v) => (v === null || v === undefined ? '—' : (KPI[kpi]?.[1] ?? num)(v));
+
+/** The role scorecards: one card per role, its score, layer subtotals and items. */
+function scorecardsHtml(cards) {
+  return cards.map((c) => `<div class="card" data-role="${c.role}"><div class="card-head"><b>${c.title}</b>` +
+    `<span class="big">${c.score === null ? '—' : c.score.toFixed(1)}</span><span class="muted"> / 100 (上限 max ${c.max_score.toFixed(0)})</span></div>` +
+    `<div class="muted">${c.layers.map((l) => `${LAYER[l.layer] ?? l.layer} ${l.points.toFixed(1)}`).join(' · ')}</div>` +
+    '<table><tr><th>指标 KPI</th><th>实际 actual</th><th>目标 target</th><th>达成 attain.</th><th>得分 points</th></tr>' +
+    c.items.map((i) => `<tr data-kpi="${i.kpi}"><td>${kpiLabel(i)}</td><td>${kpiValue(i.kpi, i.value)}</td><td>${kpiValue(i.kpi, i.target)}</td>` +
+      `<td>${i.attainment === null ? '—' : `${(i.attainment * 100).toFixed(0)}%`}</td><td>${i.points === null ? '—' : i.points.toFixed(1)}</td></tr>`).join('') +
+    `</table>${c.missing.length ? `<div class="muted">缺数据 missing: ${c.missing.map((k) => KPI[k]?.[0] ?? k).join(', ')} — 权重已重新分配 weight redistributed</div>` : ''}</div>`).join('');
+}
+
+const PRODUCT_ROLE = { traffic: '引流款 traffic', profit: '利润款 profit', steady: '常规款 steady', weak: '弱势款 weak', insufficient_data: '数据少 few data' };
+const TAG = {
+  lottery_red_packet: '抽奖红包 red packet', vote: '投票 vote', cohost: '连麦 co-host', product_demo: '商品讲解 product demo',
+  comment_burst: '评论爆发 comment burst', traffic_inflow: '流量涌入 traffic inflow', no_marked_event: '无标记事件 nothing marked',
+};
+const DIMENSION = { new_returning: '新老客 new/returning', tier: '城市等级 tier', region: '地域 region', source: '来源 source' };
+const ratio = (x) => (x === null || x === undefined ? '—' : `${x.toFixed(2)}×`);
+const share = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`);
+
+/** The after-stream recommendations (复盘): running order, top moments, audience, review. */
+function recommendationsHtml(r) {
+  const order = r.products.suggested_order;
+  const products = '<h3>排品建议 product running order</h3><table class="order"><tr><th>顺序 order</th><th>商品 product</th><th>角色 role</th>' +
+    '<th>转化率 conv.</th><th>GPM</th><th>GMV</th></tr>' +
+    order.map((id, k) => {
+      const p = r.products.ranking.find((x) => x.product === id);
+      return `<tr data-product="${id}"><td>${k + 1}</td><td>${id}</td><td>${PRODUCT_ROLE[p.role] ?? p.role}</td><td>${share(p.conversion)}</td>` +
+        `<td>${p.gpm === null ? '—' : yuan(p.gpm)}</td><td>${yuan(p.gmv_fen)}</td></tr>`;
+    }).join('') + '</table>';
+  const moments = '<h3>高光时刻 top interaction moments</h3><table class="moments"><tr><th>分钟 min</th><th>互动率 interaction</th><th>相对中位 vs median</th><th>订单 orders</th><th>发生了什么 what happened</th></tr>' +
+    r.moments.map((m) => `<tr data-minute="${m.minute}"><td>${m.minute}</td><td>${share(m.interaction_rate)}</td><td>${ratio(m.rate_vs_median)}</td><td>${num(m.orders)}</td>` +
+      `<td class="wrap">${m.tags.map((t) => TAG[t] ?? t).join(' · ')}${m.around?.demo_product ? ` · 讲解 ${m.around.demo_product}` : ''}</td></tr>`).join('') + '</table>';
+  const audience = `<h3>投放人群 ad targeting (buyers vs viewers)</h3>` +
+    `<div><b>加投 target</b> ${r.audience.target.length ? r.audience.target.join(' · ') : '—'}</div>` +
+    `<div><b>减投 avoid</b> ${r.audience.avoid.length ? r.audience.avoid.join(' · ') : '—'}</div>` +
+    `<div class="muted">${r.audience.dimensions.map((d) => `${DIMENSION[d.dimension] ?? d.dimension}: ${d.groups.slice(0, 3).map((g) => `${g.key ?? '未知 unknown'} ${ratio(g.lift)}`).join(', ')}`).join(' · ')}</div>`;
+  const rows = Object.keys(REVIEW).map((k) => r.review.rows.find((x) => x.kpi === k)).filter(Boolean);
+  const review = `<h3>复盘 review ${r.review.has_previous ? 'vs 上一场 previous stream' : ''}</h3>` +
+    '<table class="review"><tr><th>指标 KPI</th><th>上一场 previous</th><th>本场 this stream</th><th>变化 change</th></tr>' +
+    rows.map((x) => `<tr data-kpi="${x.kpi}"><td>${REVIEW[x.kpi][0]}</td><td>${x.previous === null ? '—' : REVIEW[x.kpi][1](x.previous)}</td>` +
+      `<td>${x.actual === null ? '—' : REVIEW[x.kpi][1](x.actual)}</td><td>${x.delta_ratio === null ? '—' : `${x.delta_ratio >= 0 ? '+' : ''}${(x.delta_ratio * 100).toFixed(1)}%`}</td></tr>`).join('') +
+    '</table>' + (r.review.learnings.length ? `<ul>${r.review.learnings.map((l) => `<li>${l}</li>`).join('')}</ul>` : '');
+  return `<div class="recs"><div>${products}</div><div>${moments}</div><div>${audience}</div><div>${review}</div></div>`;
+}
+const rate = (v) => `${(v * 100).toFixed(1)}%`;
+const whole = (v) => num(Math.round(v));
+/** The review's KPIs shown (snapshot field paths), with labels and formats (money in fen). */
+const REVIEW = {
+  'result.gmv_fen': ['成交金额 GMV', yuan],
+  'result.orders': ['订单数 orders', whole],
+  'result.buyers': ['成交人数 buyers', whole],
+  'result.aov': ['客单价 AOV', yuan],
+  'result.gpm': ['千次观看成交 GPM', yuan],
+  'process.viewers': ['观看人数 viewers', whole],
+  'process.avg_watch_ms': ['人均观看 avg watch', (v) => `${(v / 1000).toFixed(0)} s`],
+  'process.interaction_rate': ['互动率 interaction', rate],
+  'process.exposure_click_rate': ['曝光-点击 CTR', rate],
+  'process.click_purchase_rate': ['点击-成交 CVR', rate],
+};
+
 /**
  * Every panel's HTML (by element id) and every chart's data (by element id: [xs, ys]) for one
  * refresh. `d`: { snapshot, simNowMs, ended, ingested, rejected, snapshotMs, qoe, regionQoe,
- * qoeMinutes, alerts, forecast, sentiment, terms, targets }.
+ * qoeMinutes, alerts, forecast, sentiment, terms, targets, scorecards, recommendations }.
  */
 export function view(d) {
   const panels = {};
@@ -123,5 +201,9 @@ export function view(d) {
   panels['qoe-targets'] = `状态目标 targets: 秒开率 fast start ≥ ${tg.fastStartMin * 100}% · 卡顿率 stall rate ≤ ${tg.stallRateMax * 100}% · 延迟 P50 latency ≤ ${tg.latencyP50MaxMs / 1000} s · ` +
     '首帧/延迟分位数 quantiles: KLL (DataSketches) · 卡顿率 = 卡顿时长 / 播放时长 stall ms / playing ms · 卡顿占比 = 卡顿 / (播放 + 卡顿)';
 
+  panels['scorecards'] = d.scorecards ? scorecardsHtml(d.scorecards) : '';
+  panels['recommendations'] = d.recommendations
+    ? recommendationsHtml(d.recommendations)
+    : '<div class="muted">下播后生成：排品、高光时刻、投放人群、复盘 — after the stream ends: running order, top moments, ad targeting, review</div>';
   return { panels, charts };
 }

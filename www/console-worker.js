@@ -3,7 +3,7 @@
 // posts once a second only what changed on the page: the HTML of the panels whose content moved and
 // the chart series that moved (www/console-view.js formats them here), so the page's main thread
 // only assigns and draws.
-import { Room, generateEventsNdjson, sentimentSeries, topTerms } from '/pkg/console/index.js';
+import { Room, Timeline, Debrief, generateEventsNdjson, sentimentSeries, topTerms } from '/pkg/console/index.js';
 import { view } from '/console-view.js';
 
 /**
@@ -19,6 +19,9 @@ let ingested = 0;
 let rejected = 0;
 let meta = null;
 let history = []; // past streams' per-minute GMV: the same room's earlier (simulated) streams
+let timeline = null; // this stream's activity minute by minute (for the after-stream debrief)
+let previous = null; // { room, timeline }: the previous stream (seed + 1), for the review
+let recommendations = null; // the after-stream debrief, made once when the stream ends
 const comments = []; // { minute, text } for the sentiment series (the newest 50,000)
 
 const source = new EventSource('/api/room/stream');
@@ -28,9 +31,17 @@ source.addEventListener('meta', (e) => {
   simNowMs = meta.simNowMs;
   // Three earlier streams of the room (other seeds) give the forecast its completion curves.
   const durationMin = Math.round((meta.streamEndMs - meta.streamStartMs) / 60_000);
+  timeline = new Timeline({ streamStartMs: meta.streamStartMs, streamEndMs: meta.streamEndMs });
+  recommendations = null;
   history = [1, 2, 3].map((k) => {
     const past = new Room({ streamStartMs: meta.streamStartMs, streamEndMs: meta.streamEndMs });
-    past.ingestNdjson(generateEventsNdjson({ seed: meta.seed + k, streamStartMs: meta.streamStartMs, durationMin }));
+    const text = generateEventsNdjson({ seed: meta.seed + k, streamStartMs: meta.streamStartMs, durationMin });
+    past.ingestNdjson(text);
+    if (k === 1) {
+      const pastTimeline = new Timeline({ streamStartMs: meta.streamStartMs, streamEndMs: meta.streamEndMs });
+      pastTimeline.ingestNdjson(text);
+      previous = { room: past, timeline: pastTimeline };
+    }
     return past.snapshot(meta.streamEndMs).scene.minutes.map((m) => m.gmv_fen);
   });
 });
@@ -46,6 +57,7 @@ source.addEventListener('batch', (e) => {
   }
   if (comments.length > 50_000) comments.splice(0, comments.length - 50_000);
   const report = room.ingestNdjson(ndjson);
+  timeline.ingestNdjson(ndjson);
   ingested += report.accepted + report.duplicates;
   rejected += report.rejected;
 });
@@ -128,8 +140,21 @@ async function tick() {
   const terms = topTerms(comments, Math.max(0, minute - 10), minute + 1, 5);
   const regionQoe = qoe ? qoe.regions.map((g) => regionRow(g.region, g.aggregate)) : [];
   const ended = meta !== null && simNowMs >= meta.streamEndMs;
+  // Role scorecards (host / operations / field control) over the three layers, the technical
+  // one from the collector's merged summaries of this room (null before any viewer reported).
+  const scorecards = room.scorecards(simNowMs, qoe);
+  if (ended && !recommendations) {
+    // After the stream: products and running order, top moments with what happened around them,
+    // buyers vs viewers, and the review against the previous stream.
+    const d = new Debrief(room, meta.streamEndMs);
+    d.setTimeline(timeline);
+    d.setPrevious(previous.room, meta.streamEndMs);
+    d.setPreviousTimeline(previous.timeline);
+    recommendations = d.result();
+    d.free();
+  }
   const { panels, charts } = view({
-    snapshot, simNowMs, ended, ingested, rejected, snapshotMs, qoe, regionQoe,
+    snapshot, simNowMs, ended, ingested, rejected, snapshotMs, qoe, regionQoe, scorecards, recommendations,
     qoeMinutes: qoeMinutes(qoeRows), alerts, forecast, sentiment, terms, targets: QOE_TARGETS,
   });
   const changedPanels = {};
@@ -145,7 +170,7 @@ async function tick() {
     sentCharts.set(id, key);
     changedCharts[id] = data;
   }
-  last = { snapshot, simNowMs, qoe };
+  last = { snapshot, simNowMs, qoe, scorecards, recommendations };
   postMessage({
     type: 'refresh', panels: changedPanels, charts: changedCharts,
     // A few plain facts about this refresh, for tests and scripts (window.__console).
@@ -153,6 +178,7 @@ async function tick() {
       simNowMs, ended, minute, points: snapshot.scene.minutes.length, regionQoe,
       viewerSessions: qoe ? Math.round(qoe.total.distinct_viewers) : 0,
       finishedViews: qoe ? qoe.total.counters.finished_views : 0,
+      recommendations: recommendations !== null,
     },
   });
 }

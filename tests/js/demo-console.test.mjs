@@ -10,6 +10,16 @@ import { fileURLToPath } from 'node:url';
 
 const OUT = fileURLToPath(new URL('../e2e/out/', import.meta.url));
 
+/** A screenshot of the whole page: the viewport grows to the page first, so the sections that the
+ * console renders only near the viewport (content-visibility: auto) are drawn. */
+async function shootWhole(page, path) {
+  const { width } = page.viewportSize();
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width, height });
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await page.screenshot({ path, fullPage: true });
+}
+
 const ROOM = { seed: 99, speed: 60, durationMin: 60, arrivals: 1500, products: 8 };
 let server;
 let browser;
@@ -96,7 +106,7 @@ test("a viewer page's summary shows up in the console's technical layer (screens
   const tech = await page.evaluate(() => document.getElementById('layer-tech').innerText);
   assert.match(tech, /viewer sessions\s*1\b/);
   assert.match(tech, new RegExp(`${Math.round(startupMs)} ms`));
-  await page.screenshot({ path: `${OUT}console.png`, fullPage: true });
+  await shootWhole(page, `${OUT}console.png`);
   await viewer.close();
   await page.close();
   assert.deepEqual(errors, []);
