@@ -12,7 +12,13 @@
 //!   `time_slack_ms` before the start or after the end → `out_of_range`), lateness (`ts` below the
 //!   watermark − `lateness_ms` → `too_late`; the watermark is the highest accepted `ts`), then
 //!   de-duplication (same id: same content → duplicate, else `id_conflict`, first arrival wins).
-//!   Ids are remembered at least while their `ts` is inside the lateness window.
+//!   Ids are remembered at least while their `ts` is inside the lateness window (at most two
+//!   windows: they are dropped a generation at a time).
+//! - **Memory caps** ([`Caps`] in [`RoomConfig::caps`]): a new viewer / session / product / order
+//!   / label beyond its distinct-key cap, an id or label longer than `string_bytes`, a text longer
+//!   than `text_bytes` (checked while decoding fields), or a new event id while the de-dup set
+//!   holds `seen_ids` ids of the window (checked last) → `cap_exceeded` naming the field. Minute
+//!   `m` ≥ `caps.minutes` is not tracked; a snapshot's horizon stops at start + `caps.minutes` min.
 //! - **Order independence.** Within the window every result is independent of delivery order
 //!   and batch split, except which copy wins an `id_conflict`. Ties use content, not arrival:
 //!   a viewer's attributes come from the enter with the smallest (ts, content hash); an order

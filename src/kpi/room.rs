@@ -16,7 +16,7 @@ use std::hash::Hasher;
 pub const MINUTE_MS: i64 = 60_000;
 /// One day in ms (edge rule 8: a follower for ≥ 1 day is a returning viewer).
 pub const DAY_MS: i64 = 86_400_000;
-/// Hard ceiling of [`RoomConfig::max_minutes`] (≈ 69 days).
+/// Hard ceiling of [`Caps::minutes`] (≈ 69 days).
 pub const MAX_MINUTES: usize = 100_000;
 
 /// Configuration of a [`Room`]. Build with [`RoomConfig::new`] and adjust fields.
