@@ -29,13 +29,15 @@ source.addEventListener('meta', (e) => {
   meta = JSON.parse(e.data);
   room = new Room({ streamStartMs: meta.streamStartMs, streamEndMs: meta.streamEndMs });
   simNowMs = meta.simNowMs;
-  // Three earlier streams of the room (other seeds) give the forecast its completion curves.
-  const durationMin = Math.round((meta.streamEndMs - meta.streamStartMs) / 60_000);
+  // Three earlier streams of the room (other seeds, same length, audience and goods) give the
+  // forecast its completion curves; the first (seed + 1) is the previous stream of the review.
   timeline = new Timeline({ streamStartMs: meta.streamStartMs, streamEndMs: meta.streamEndMs });
   recommendations = null;
   history = [1, 2, 3].map((k) => {
     const past = new Room({ streamStartMs: meta.streamStartMs, streamEndMs: meta.streamEndMs });
-    const text = generateEventsNdjson({ seed: meta.seed + k, streamStartMs: meta.streamStartMs, durationMin });
+    const text = generateEventsNdjson({
+      seed: meta.seed + k, streamStartMs: meta.streamStartMs, durationMin: meta.durationMin, arrivals: meta.arrivals, products: meta.products,
+    });
     past.ingestNdjson(text);
     if (k === 1) {
       const pastTimeline = new Timeline({ streamStartMs: meta.streamStartMs, streamEndMs: meta.streamEndMs });

@@ -2,7 +2,8 @@
 // in delivery order against a simulated stream clock (optionally accelerated) and pushed to
 // operator consoles over Server-Sent Events. Every console sees the same room: a late joiner
 // first gets everything delivered so far, then the live batches.
-//   GET /api/room/meta    → { seed, speed, streamStartMs, streamEndMs, simNowMs, delivered, total }
+//   GET /api/room/meta    → { seed, speed, durationMin, arrivals, products, streamStartMs, streamEndMs,
+//                             simNowMs, delivered, total }
 //   GET /api/room/stream  → text/event-stream: `meta`, then `batch` events { simNowMs, ndjson }
 import { generateEventsNdjson } from '../pkg/console/node.js';
 
@@ -62,7 +63,7 @@ export function createRoomSimulator({
   }
 
   const meta = () => ({
-    seed, speed, streamStartMs, streamEndMs, simNowMs: simNow(), delivered, total: lines.length,
+    seed, speed, durationMin, arrivals, products, streamStartMs, streamEndMs, simNowMs: simNow(), delivered, total: lines.length,
   });
 
   return {

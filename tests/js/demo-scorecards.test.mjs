@@ -100,7 +100,7 @@ test('scorecards and after-stream recommendations: the page shows the engine\'s 
   room.ingestNdjson(text);
   const timeline = new Timeline(opts);
   timeline.ingestNdjson(text);
-  const prevText = generateEventsNdjson({ seed: ROOM.seed + 1, streamStartMs: meta.streamStartMs, durationMin: ROOM.durationMin });
+  const prevText = generateEventsNdjson({ seed: ROOM.seed + 1, streamStartMs: meta.streamStartMs, durationMin: ROOM.durationMin, arrivals: ROOM.arrivals, products: ROOM.products });
   const prev = new Room(opts);
   prev.ingestNdjson(prevText);
   const prevTimeline = new Timeline(opts);
