@@ -791,27 +791,23 @@ fn adversarial_huge_batch_error_cap() {
 }
 
 /// A byte-order mark at the start of an NDJSON batch (files saved by some Windows tools): the
-/// first event must not be lost.
+/// first event must not be lost (finding 3, fixed: `ingest_line` strips a leading U+FEFF of the
+/// batch). A BOM anywhere else is not whitespace: that line is `invalid_json`, the rest kept.
 #[test]
-#[ignore = "adversarial finding, not fixed yet: a UTF-8 BOM before the first NDJSON line makes \
-            that line invalid_json (str::trim does not strip U+FEFF), so a valid event is lost"]
 fn adversarial_bom_does_not_lose_the_first_event() {
     let valid = valid_lines();
     let text = format!("\u{feff}{}\n", valid.join("\n"));
     let mut room = Room::new(config());
     let rep = room.ingest_ndjson(&text);
     assert_eq!((rep.accepted, rep.rejected), (4, 0), "{:?}", rep.errors);
+    let mut control = Room::new(config());
+    control.ingest_ndjson(&valid.join("\n"));
+    assert_eq!(kpis(&room), kpis(&control));
     let mut room = Room::new(config());
     let rep = room.ingest_ndjson_bytes(text.as_bytes());
     assert_eq!((rep.accepted, rep.rejected), (4, 0), "{:?}", rep.errors);
-}
-
-/// What a BOM does today (the finding above): the first line is rejected as invalid_json at
-/// line 1 with the rest kept and the rejection counted; no panic, nothing else lost.
-#[test]
-fn adversarial_bom_today_rejects_only_the_first_line() {
-    let valid = valid_lines();
-    let text = format!("\u{feff}{}\n", valid.join("\n"));
+    // a BOM before the second line is not stripped: that line alone is rejected
+    let text = format!("{}\n\u{feff}{}", valid[0], valid[1..].join("\n"));
     let mut room = Room::new(config());
     let rep = room.ingest_ndjson(&text);
     assert_eq!((rep.accepted, rep.rejected), (3, 1));
@@ -820,7 +816,7 @@ fn adversarial_bom_today_rejects_only_the_first_line() {
         vec![IngestError {
             field: "",
             reason: ErrorReason::InvalidJson,
-            line: Some(1)
+            line: Some(2)
         }]
     );
 }
@@ -1406,9 +1402,6 @@ fn adversarial_caps_table() {
 
 /// Rejected events (here: ts out of range) with fresh viewer ids must not grow the room.
 #[test]
-#[ignore = "adversarial finding, not fixed yet: ids of rejected events are interned before the \
-            time / lateness checks (src/kpi/wire.rs wire_to_raw, columns.rs raw_from_row, \
-            room.rs raw_from_event), so rejected input grows memory"]
 fn adversarial_rejected_events_leave_no_state() {
     let (per, _) = rejected_growth();
     assert!(per < 8.0, "{per} B kept per rejected event");
@@ -1417,8 +1410,6 @@ fn adversarial_rejected_events_leave_no_state() {
 /// The sharper form of the same finding: rejected events use up the distinct-key caps, so junk
 /// (here 10 events far in the past, each with a fresh viewer id) locks real viewers out.
 #[test]
-#[ignore = "adversarial finding, not fixed yet: ids of rejected events are interned (and count \
-            against RoomConfig::caps) before the time / lateness / de-dup checks"]
 fn adversarial_rejected_events_do_not_use_up_the_caps() {
     let mut cfg = config();
     cfg.caps.viewers = 10;
@@ -1437,6 +1428,45 @@ fn adversarial_rejected_events_do_not_use_up_the_caps() {
     assert_eq!(rep.rejected, 10);
     let rep = room.ingest_ndjson(&valid_lines().join("\n"));
     assert_eq!((rep.accepted, rep.rejected), (4, 0), "{:?}", rep.errors);
+}
+
+/// The same through columns, where a batch caches interned ids per string: a row rejected after
+/// interning a fresh viewer (here `ghost`, ts far in the past) gives that id back, the next new
+/// viewer (`real`) reuses it, and a later valid row of `ghost` must still be `ghost`, not `real`
+/// (the room equals an NDJSON control fed the valid rows); with a 2-viewer cap both fit.
+#[test]
+fn adversarial_rejected_rows_do_not_use_up_the_caps_columns() {
+    let mut cfg = config();
+    cfg.caps.viewers = 2;
+    let lines = [
+        ev("c1", 0, "like", r#","viewer":"ghost""#),
+        ev("c2", T1, "like", r#","viewer":"real""#),
+        ev("c3", T1 + 1000, "like", r#","viewer":"ghost""#),
+        ev(
+            "c4",
+            T1 + 2000,
+            "enter",
+            r#","viewer":"ghost","session":"s1""#,
+        ),
+        ev(
+            "c5",
+            T1 + 3000,
+            "enter",
+            r#","viewer":"real","session":"s2""#,
+        ),
+    ];
+    let events: Vec<livekpi::kpi::Event> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let cols = OwnedColumns::from_events(&events);
+    let mut room = Room::new(cfg.clone());
+    let rep = room.ingest_columns(&cols.view());
+    assert_eq!((rep.accepted, rep.rejected), (4, 1), "{:?}", rep.errors);
+    let mut control = Room::new(cfg);
+    let rep = control.ingest_ndjson(&lines[1..].join("\n"));
+    assert_eq!((rep.accepted, rep.rejected), (4, 0), "{:?}", rep.errors);
+    assert_eq!(kpis(&room), kpis(&control));
 }
 
 /// Measures bytes kept per rejected out-of-range event with a fresh viewer id.

@@ -124,12 +124,10 @@ fn qoe_downscale_mean_at_most_one() {
 /// Line 3 reuses id 1 with other content, 99 s before the start (still inside the window). In one
 /// batch id 1 is still remembered: `id_conflict`; in two batches the end of batch 1 evicted it
 /// (ids older than watermark − lateness are forgotten at the end of each batch): accepted. So
-/// the outcome depends on when eviction ran, not on the events (src/kpi/room.rs `accept` /
-/// `evict_seen`; a remembered id whose ts is below watermark − lateness at lookup time could be
-/// treated as forgotten, which makes it independent of the split).
+/// the outcome depended on when eviction ran, not on the events. Fixed in src/kpi/room.rs
+/// `accept`: a remembered id whose first copy's ts is below watermark − lateness at lookup time
+/// counts as forgotten (accepted in both splits).
 #[test]
-#[ignore = "fuzz finding, not fixed yet: de-duplication of an id whose first copy left the \
-            lateness window depends on the batch split (src/kpi/room.rs evict_seen)"]
 fn kpi_dedup_independent_of_batch_split() {
     use livekpi::kpi::{Room, RoomConfig};
     const T0: i64 = 1_735_000_000_000;

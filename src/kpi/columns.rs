@@ -2,7 +2,7 @@
 
 use super::error::{ErrorReason, IngestError, IngestReport};
 use super::event::{check_amount, check_count, check_time, Event, EventType, IdKey, MAX_SAFE};
-use super::room::{Raw, Room};
+use super::room::{Outcome, Raw, Room};
 use super::util::NONE;
 
 /// A columnar batch. `kind` and `ts` are required and define the row count; every other column
@@ -229,9 +229,12 @@ impl Columns<'_> {
 }
 
 /// Per-batch cache: string-table index → interned id, per key table (viewer, session, product,
-/// order, labels), so each string of a batch is hashed once.
+/// order, labels), so each string of a batch is hashed once it is known. Only ids below `mark`
+/// (the table sizes before the current row) are cached: a key first interned by a row that is
+/// then not accepted is rolled back ([`Room::keys_rollback`]), and its id may be reused.
 struct StrCache {
     ids: Vec<[u32; 5]>,
+    mark: [u32; 5],
 }
 
 const UNSEEN: u32 = u32::MAX - 1;
@@ -261,6 +264,7 @@ impl Room {
             } else {
                 Vec::new()
             },
+            mark: [0; 5],
         };
         self.ingest_rows(c, n, &mut cache, &mut rep);
         rep
@@ -275,10 +279,13 @@ impl Room {
     ) {
         for i in 0..n {
             let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            let r = match self.raw_from_row(c, i, cache) {
-                Ok(raw) => self.accept(raw),
-                Err(e) => Err(e),
-            };
+            cache.mark = self.keys_mark();
+            let r = self
+                .raw_from_row(c, i, cache)
+                .and_then(|raw| self.accept(raw));
+            if !matches!(r, Ok(Outcome::Accepted)) {
+                self.keys_rollback(cache.mark);
+            }
             let r = r.map_err(|mut e| {
                 e.line = Some(line);
                 self.count_err(e)
@@ -386,8 +393,10 @@ impl Room {
             return Err(IngestError::new(f, ErrorReason::BadIndex));
         };
         let id = self.key(T, s, f)?;
-        if let Some(e) = cache.ids.get_mut(k) {
-            e[T] = id;
+        if id < cache.mark[T] {
+            if let Some(e) = cache.ids.get_mut(k) {
+                e[T] = id;
+            }
         }
         Ok(id)
     }

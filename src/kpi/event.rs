@@ -348,6 +348,48 @@ impl Event {
         self
     }
 
+    /// The fields [`Event::from_json`] reads, in the order it checks them (the first failing one
+    /// is reported); every other key of an event object is ignored.
+    pub const JSON_FIELDS: [&'static str; 18] = [
+        "kind",
+        "id",
+        "ts",
+        "viewer",
+        "session",
+        "product",
+        "order",
+        "option",
+        "cohost",
+        "text",
+        "region",
+        "tier",
+        "source",
+        "amount",
+        "units",
+        "count",
+        "follower_since_ms",
+        "seen_before",
+    ];
+
+    /// The error [`Event::from_json`] would report for an event object `o` whose field `bad`
+    /// could not be given as a JSON value (a binding found it unreadable: a NaN / ±Infinity
+    /// number → `not_finite`, a getter that threw → `wrong_type`): the error of a field checked
+    /// before `bad` if there is one, else `bad`'s. `o` holds the fields that could be read.
+    pub fn first_error(o: &Map<String, Value>, bad: (&'static str, ErrorReason)) -> IngestError {
+        let k = Self::JSON_FIELDS
+            .iter()
+            .position(|f| *f == bad.0)
+            .unwrap_or(Self::JSON_FIELDS.len());
+        let before: Map<String, Value> = Self::JSON_FIELDS[..k]
+            .iter()
+            .filter_map(|f| o.get(*f).map(|v| ((*f).to_owned(), v.clone())))
+            .collect();
+        match Event::from_json(&Value::Object(before)) {
+            Err(e) if Self::JSON_FIELDS[..k].contains(&e.field) => e,
+            _ => IngestError::new(bad.0, bad.1),
+        }
+    }
+
     /// Decodes one JSON object (the shape in the module docs). Checks JSON types, finiteness,
     /// integrality, signs and absurd magnitudes; required fields per kind are checked at ingestion.
     pub fn from_json(v: &Value) -> Result<Event, IngestError> {

@@ -12,8 +12,10 @@
 //!   `time_slack_ms` before the start or after the end → `out_of_range`), lateness (`ts` below the
 //!   watermark − `lateness_ms` → `too_late`; the watermark is the highest accepted `ts`), then
 //!   de-duplication (same id: same content → duplicate, else `id_conflict`, first arrival wins).
-//!   Ids are remembered at least while their `ts` is inside the lateness window (at most two
-//!   windows: they are dropped a generation at a time).
+//!   An id is remembered exactly while the `ts` of its first copy is inside the lateness window
+//!   (at lookup, an older entry counts as forgotten; memory is freed a generation at a time, so
+//!   it is held for at most two windows): the outcome never depends on how the input was split
+//!   into batches.
 //! - **Memory caps** ([`Caps`] in [`RoomConfig::caps`]): a new viewer / session / product / order
 //!   / label beyond its distinct-key cap, an id or label longer than `string_bytes`, a text longer
 //!   than `text_bytes` (checked while decoding fields), or a new event id while the de-dup set

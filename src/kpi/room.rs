@@ -720,9 +720,9 @@ pub struct Room {
     pub(crate) t: Totals,
     pub(crate) votes_by_option: FxMap<u32, i64>,
     pub(crate) cohosts: FxMap<u32, (Option<i64>, Option<i64>)>,
-    /// De-duplication: id → content hash, in two generations (see [`Room::rotate_seen`]).
-    seen: [FxMap<u64, u64>; 2],
-    seen_text: [FxMap<Box<str>, u64>; 2],
+    /// De-duplication: id → (content hash, `ts`), in two generations (see [`Room::rotate_seen`]).
+    seen: [FxMap<u64, (u64, i64)>; 2],
+    seen_text: [FxMap<Box<str>, (u64, i64)>; 2],
     /// Watermark when the current generation (index 0) began.
     seen_since: Option<i64>,
     pub(crate) watermark: Option<i64>,
@@ -897,6 +897,26 @@ impl Room {
         rep
     }
 
+    /// Ingests a batch decoded by a binding: each element is the JSON value of an event, or the
+    /// error its decoding found (e.g. [`Event::first_error`]); errors are reported with their
+    /// 1-based position as `line` and counted like the core's own, the valid rest is kept.
+    pub fn ingest_decoded(&mut self, items: &[Result<Value, IngestError>]) -> IngestReport {
+        let mut rep = IngestReport::default();
+        for (i, v) in items.iter().enumerate() {
+            let line = Some(line_no(i));
+            let r = match v.as_ref().map_err(|e| *e).and_then(Event::from_json) {
+                Ok(e) => self.ingest_event_inner(&e, line),
+                Err(mut e) => {
+                    e.line = line;
+                    Err(self.count_err(e))
+                }
+            };
+            self.tally(r, &mut rep);
+        }
+        self.finalize();
+        rep
+    }
+
     /// Ingests NDJSON text: one JSON object per line; blank lines skipped; each bad line is
     /// reported with its 1-based line number and field, the rest kept.
     pub fn ingest_ndjson(&mut self, text: &str) -> IngestReport {
@@ -936,12 +956,24 @@ impl Room {
     }
 
     fn ingest_line(&mut self, line: &str, ln: u32) -> Option<Result<Outcome, IngestError>> {
+        // a byte-order mark before the first line (files saved by some Windows tools) is not
+        // part of the event; `str::trim` keeps U+FEFF
+        let line = if ln == 1 {
+            line.strip_prefix('\u{feff}').unwrap_or(line)
+        } else {
+            line
+        };
         let line = line.trim();
         if line.is_empty() {
             return None;
         }
+        let mark = self.keys_mark();
         if let Some(r) = super::wire::fast_raw(self, line) {
-            let r = r.and_then(|raw| self.accept(raw)).map_err(|mut e| {
+            let r = r.and_then(|raw| self.accept(raw));
+            if !matches!(r, Ok(Outcome::Accepted)) {
+                self.keys_rollback(mark);
+            }
+            let r = r.map_err(|mut e| {
                 e.line = Some(ln);
                 self.count_err(e)
             });
@@ -981,14 +1013,12 @@ impl Room {
     }
 
     fn ingest_event_inner(&mut self, e: &Event, line: Option<u32>) -> Result<Outcome, IngestError> {
-        let raw = match self.raw_from_event(e) {
-            Ok(r) => r,
-            Err(mut err) => {
-                err.line = line;
-                return Err(self.count_err(err));
-            }
-        };
-        self.accept(raw).map_err(|mut err| {
+        let mark = self.keys_mark();
+        let r = self.raw_from_event(e).and_then(|raw| self.accept(raw));
+        if !matches!(r, Ok(Outcome::Accepted)) {
+            self.keys_rollback(mark);
+        }
+        r.map_err(|mut err| {
             err.line = line;
             self.count_err(err)
         })
@@ -1068,6 +1098,35 @@ impl Room {
             .ok_or(IngestError::new(f, ErrorReason::CapExceeded))
     }
 
+    /// Sizes of the key tables ([`Room::key`]) before an event, for [`Room::keys_rollback`].
+    #[inline]
+    pub(crate) fn keys_mark(&self) -> [u32; 5] {
+        [
+            &self.viewer_ids,
+            &self.session_ids,
+            &self.product_ids,
+            &self.order_ids,
+            &self.labels,
+        ]
+        .map(|t| t.len() as u32)
+    }
+
+    /// Forgets the keys interned since `mark`: an event that was not accepted (rejected or a
+    /// duplicate) leaves no key behind and uses up no distinct-key cap.
+    #[inline]
+    pub(crate) fn keys_rollback(&mut self, mark: [u32; 5]) {
+        let tables = [
+            &mut self.viewer_ids,
+            &mut self.session_ids,
+            &mut self.product_ids,
+            &mut self.order_ids,
+            &mut self.labels,
+        ];
+        for (t, n) in tables.into_iter().zip(mark) {
+            t.truncate(n as usize);
+        }
+    }
+
     /// Hash of a comment text, `cap_exceeded` on `text` beyond `caps.text_bytes`.
     #[inline]
     pub(crate) fn text_hash(&self, t: &str) -> Result<u64, IngestError> {
@@ -1105,7 +1164,12 @@ impl Room {
                 .get(t)
                 .or_else(|| self.seen_text[1].get(t)),
         };
-        if let Some(&old) = prior {
+        // an id whose first copy is below watermark − lateness counts as forgotten, whether or
+        // not a rotation has dropped it yet, so the outcome does not depend on the batch split
+        let cutoff = self
+            .watermark
+            .map_or(i64::MIN, |w| w.saturating_sub(self.cfg.lateness_ms));
+        if let Some(&(old, _)) = prior.filter(|&&(_, ts)| ts >= cutoff) {
             return if old == h {
                 self.duplicates += 1;
                 Ok(Outcome::Duplicate)
@@ -1121,10 +1185,10 @@ impl Room {
         }
         match r.key {
             IdKey::Num(n) => {
-                self.seen[0].insert(n, h);
+                self.seen[0].insert(n, (h, r.ts));
             }
             IdKey::Text(ref t) => {
-                self.seen_text[0].insert(t.clone(), h);
+                self.seen_text[0].insert(t.clone(), (h, r.ts));
             }
         }
         self.watermark = Some(w);

@@ -141,6 +141,34 @@ impl Interner {
         }
         Some(i as u32)
     }
+    /// Number of interned strings.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Forgets every string interned after the first `n` (ids ≥ `n`), as if they had never been
+    /// interned: the table is linear probing without deletions, so clearing the slots of the
+    /// newest ids, newest first, restores the table of the first `n` exactly (a rehash
+    /// re-inserts in id order).
+    pub(crate) fn truncate(&mut self, n: usize) {
+        if n >= self.ends.len() {
+            return;
+        }
+        let mask = self.slots.len() - 1;
+        for i in (n..self.ends.len()).rev() {
+            let mut j = self.hashes[i] as usize & mask;
+            while self.slots[j] != i as u32 + 1 {
+                j = (j + 1) & mask;
+            }
+            self.slots[j] = 0;
+        }
+        self.arena
+            .truncate(if n == 0 { 0 } else { self.ends[n - 1] });
+        self.ends.truncate(n);
+        self.hashes.truncate(n);
+    }
+
     /// The string of an id ("" for unknown ids).
     pub(crate) fn name(&self, i: u32) -> &str {
         if (i as usize) < self.ends.len() {
