@@ -152,13 +152,20 @@ fn opt_number(obj: &JsValue, field: &str, whole: &str) -> Result<Option<f64>, Js
         return Ok(None);
     }
     match v.as_f64() {
-        Some(x) if x.is_finite() => Ok(Some(x)),
+        Some(x) if x.abs() <= MAX_TIME_MS => Ok(Some(x)),
         _ => Err(js_error(
             "bad_option",
-            &format!("{whole}: field `{field}` must be a finite number"),
+            &format!(
+                "{whole}: field `{field}` must be a finite number within ±8.64e15 (the JS Date range)"
+            ),
         )),
     }
 }
+
+/// Largest time (ms since epoch, either sign) or option accepted: the JS `Date` range, 10^8 days.
+/// Far enough below 2^53 that the stream's derived times (start + 72 h + slack) stay safe
+/// integers in a snapshot.
+const MAX_TIME_MS: f64 = 8.64e15;
 
 /// Reads an optional time (ms) or duration as a whole i64.
 fn opt_ms(obj: &JsValue, field: &str, whole: &str) -> Result<Option<i64>, JsValue> {
@@ -239,15 +246,148 @@ fn room_config(options: &JsValue) -> Result<RoomConfig, JsValue> {
     Ok(cfg)
 }
 
-/// A time argument in ms as the core's i64, naming the argument when it is not finite.
+/// A time argument in ms as the core's i64, naming the argument when it is not finite or beyond
+/// the JS `Date` range ([`MAX_TIME_MS`]).
 fn time_arg(x: f64, what: &str) -> Result<i64, JsValue> {
-    if x.is_finite() {
+    if x.abs() <= MAX_TIME_MS {
         Ok(x.round() as i64)
     } else {
         Err(js_error(
             "bad_argument",
-            &format!("{what} must be a finite number of ms since epoch"),
+            &format!(
+                "{what} must be a finite number of ms since epoch within ±8.64e15 (the JS Date range)"
+            ),
         ))
+    }
+}
+
+/// Reads event objects of `ingest(events)` into the JSON values the core decodes, safely against
+/// hostile objects: every JS call that can run user code (a getter, a Proxy trap, a `Map`
+/// subclass) goes through a catching binding (`Reflect.get`, `Reflect.ownKeys`,
+/// `Function.prototype.call`), so no JS exception unwinds through wasm (which would leave the
+/// Room borrowed for good); only the fields of [`kpi::Event::JSON_FIELDS`] are read, one level
+/// deep (a nested object or array becomes an empty one, which the core rejects `wrong_type` as
+/// any object in a known field), so cycles and deep nesting are never walked and cannot
+/// overflow the wasm stack.
+struct EventReader {
+    /// `Array.isArray`.
+    is_array: js_sys::Function,
+    /// `Map.prototype.get`.
+    map_get: js_sys::Function,
+}
+
+impl EventReader {
+    fn new() -> Result<EventReader, JsValue> {
+        let get = |o: &JsValue, k: &str| -> Result<js_sys::Function, JsValue> {
+            Reflect::get(o, &JsValue::from_str(k))?.dyn_into::<js_sys::Function>()
+        };
+        let fail = |_| {
+            js_error(
+                "internal",
+                "ingest(events): Array.isArray / Map.prototype.get",
+            )
+        };
+        Ok(EventReader {
+            is_array: get(&Array::new().constructor(), "isArray").map_err(fail)?,
+            map_get: get(&js_sys::Map::new(), "get").map_err(fail)?,
+        })
+    }
+
+    /// One element: its JSON value, or the error naming the field that could not be read (a
+    /// throwing getter → `wrong_type`, NaN / ±Infinity → `not_finite`, in the core's check
+    /// order) or `not_an_object` when even its keys cannot be listed.
+    fn read(&self, item: &JsValue) -> Result<serde_json::Value, kpi::IngestError> {
+        use kpi::{ErrorReason, Event, IngestError};
+        use serde_json::Value;
+        let not_object = IngestError::new("", ErrorReason::NotAnObject);
+        if !item.is_object() {
+            return Ok(Value::Null); // not_an_object in the core
+        }
+        if self
+            .is_array
+            .call1(&JsValue::NULL, item)
+            .map_err(|_| not_object)?
+            .is_truthy()
+        {
+            return Ok(Value::Array(Vec::new())); // not_an_object in the core
+        }
+        let mut o = serde_json::Map::new();
+        let mut bad: Option<(&'static str, ErrorReason)> = None;
+        let mut put = |f: &'static str, v: Result<JsValue, JsValue>| match v {
+            Err(_) => bad = bad.or(Some((f, ErrorReason::WrongType))),
+            Ok(v) if v.is_undefined() => {}
+            Ok(v) => match self.scalar(&v) {
+                Some(j) => {
+                    o.insert(f.to_owned(), j);
+                }
+                None => bad = bad.or(Some((f, ErrorReason::NotFinite))),
+            },
+        };
+        if item.is_instance_of::<js_sys::Map>() {
+            for f in Event::JSON_FIELDS {
+                put(f, self.map_get.call1(item, &JsValue::from_str(f)));
+            }
+        } else {
+            // own keys only (inherited fields are not read), in any order
+            let keys = Reflect::own_keys(item).map_err(|_| not_object)?;
+            for k in keys.iter() {
+                let Some(name) = k.as_string() else { continue };
+                if let Some(f) = Event::JSON_FIELDS.iter().find(|f| **f == name) {
+                    put(f, Reflect::get(item, &k));
+                }
+            }
+        }
+        match bad {
+            // the first problem in the core's order: a field checked before the bad one, or it
+            Some(b) => Err(Event::first_error(&o, b)),
+            None => Ok(Value::Object(o)),
+        }
+    }
+
+    /// The JSON value of one field value, without walking into it: `None` for NaN / ±Infinity. A
+    /// BigInt is its integer (beyond 64 bits: ±1.8e308, out of every range); a nested object or
+    /// array becomes an empty one, a Symbol or function an empty object (both `wrong_type` in the
+    /// core).
+    fn scalar(&self, v: &JsValue) -> Option<serde_json::Value> {
+        use serde_json::Value;
+        if v.is_null() {
+            return Some(Value::Null);
+        }
+        if let Some(b) = v.as_bool() {
+            return Some(Value::Bool(b));
+        }
+        if let Some(x) = v.as_f64() {
+            if !x.is_finite() {
+                return None;
+            }
+            return Some(
+                if x.fract() == 0.0 && x.abs() <= kpi::event::MAX_SAFE as f64 {
+                    Value::from(x as i64)
+                } else {
+                    Value::from(x)
+                },
+            );
+        }
+        if let Some(s) = v.as_string() {
+            return Some(Value::String(s));
+        }
+        if v.is_bigint() {
+            return Some(match (i64::try_from(v.clone()), u64::try_from(v.clone())) {
+                (Ok(i), _) => Value::from(i),
+                (_, Ok(u)) => Value::from(u),
+                _ if v.lt(&JsValue::from(0)) => Value::from(-f64::MAX),
+                _ => Value::from(f64::MAX),
+            });
+        }
+        let array = v.is_object()
+            && self
+                .is_array
+                .call1(&JsValue::NULL, v)
+                .is_ok_and(|a| a.is_truthy());
+        if array {
+            return Some(Value::Array(Vec::new()));
+        }
+        Some(Value::Object(serde_json::Map::new()))
     }
 }
 
@@ -380,16 +520,9 @@ impl Room {
                 "ingest(events): `events` must be an array of event objects",
             )
         })?;
-        let mut values = Vec::with_capacity(array.length() as usize);
-        for item in array.iter() {
-            // A value that is not JSON-like (a function, a symbol, a BigInt) becomes null, which
-            // the core rejects as `not_an_object` at its position.
-            values.push(
-                serde_wasm_bindgen::from_value::<serde_json::Value>(item)
-                    .unwrap_or(serde_json::Value::Null),
-            );
-        }
-        to_js(&self.inner.ingest_json_values(&values))
+        let js = EventReader::new()?;
+        let values: Vec<_> = array.iter().map(|item| js.read(&item)).collect();
+        to_js(&self.inner.ingest_decoded(&values))
     }
 
     /// Ingests NDJSON text (one event object per line; blank lines skipped). Bad lines are
