@@ -10,7 +10,8 @@ use wasm_bindgen::JsCast;
 use super::convert::to_js;
 use super::error::js_error;
 use crate::insight::{
-    self, Alert, AlertEngine, AlertEngineConfig, ForecastConfig, PastStream, StreamMinute,
+    self, Alert, AlertEngine, AlertEngineConfig, ForecastConfig, PastStream, QoeMinute,
+    StreamMinute,
 };
 use crate::kpi::{self, Columns, IngestReport, RoomConfig};
 use crate::sentiment;
@@ -72,6 +73,24 @@ export interface LiveEvent {
   region?: string; tier?: string; source?: string; follower_since_ms?: number; seen_before?: boolean;
 }
 
+/**
+ * One region's player QoE over one stream minute, for `Room.pushQoe` (e.g. summed from the
+ * collector's export rows of that region and minute). Null = not measured in that minute.
+ */
+export interface QoeMinuteInput {
+  /** Region name (as the collector groups viewers). */
+  region: string;
+  /** Minute index from the stream start (0 = the first minute). */
+  minute: number;
+  /** 卡顿率: stall time / playing time in the minute (0.02 = 2 %). */
+  stallRate?: number | null;
+  /** Live latency of the minute in ms (median or mean over its viewers). */
+  latencyMs?: number | null;
+}
+
+/** Called once for each alert as it is raised (by `snapshot()` or `pushQoe()`). */
+export type AlertCallback = (alert: Alert) => void;
+
 /** A comment for the sentiment series: its minute from the stream start and its text. */
 export interface TimedComment { minute: number; text: string }
 
@@ -118,6 +137,12 @@ extern "C" {
     /// `Alert[]` (TS).
     #[wasm_bindgen(typescript_type = "Alert[]")]
     pub type AlertArrayJs;
+    /// `QoeMinuteInput[]` (TS).
+    #[wasm_bindgen(typescript_type = "QoeMinuteInput[]")]
+    pub type QoeMinuteArrayJs;
+    /// `AlertCallback | null` (TS).
+    #[wasm_bindgen(typescript_type = "AlertCallback | null")]
+    pub type AlertCallbackJs;
     /// `Forecast` (TS).
     #[wasm_bindgen(typescript_type = "Forecast")]
     pub type ForecastJs;
@@ -485,6 +510,7 @@ pub struct Room {
     inner: kpi::Room,
     alerts: AlertEngine,
     alert_log: Vec<Alert>,
+    on_alert: Option<js_sys::Function>,
     rows: RowCache,
 }
 
@@ -492,6 +518,25 @@ impl Room {
     /// The core room (for the other console bindings).
     pub(crate) fn core(&self) -> &kpi::Room {
         &self.inner
+    }
+
+    /// Keeps newly raised alerts (the log holds the newest `MAX_ALERTS`) and hands each to the
+    /// `onAlert` callback; a throwing callback is reported, never propagated.
+    fn raise(&mut self, raised: Vec<Alert>) -> Result<(), JsValue> {
+        if let Some(callback) = self.on_alert.clone() {
+            for alert in &raised {
+                let value: JsValue = to_js(alert)?;
+                if let Err(e) = callback.call1(&JsValue::NULL, &value) {
+                    report_error(&e);
+                }
+            }
+        }
+        self.alert_log.extend(raised);
+        if self.alert_log.len() > MAX_ALERTS {
+            let extra = self.alert_log.len() - MAX_ALERTS;
+            self.alert_log.drain(..extra);
+        }
+        Ok(())
     }
 }
 
@@ -505,6 +550,7 @@ impl Room {
             inner: kpi::Room::new(room_config(&options)?),
             alerts: AlertEngine::new(AlertEngineConfig::default()),
             alert_log: Vec::new(),
+            on_alert: None,
             rows: RowCache::default(),
         })
     }
@@ -626,11 +672,8 @@ impl Room {
     /// unchanged (only changed rows cross the boundary again).
     pub fn snapshot(&mut self, now_ms: f64) -> Result<SnapshotJs, JsValue> {
         let mut snap = self.inner.snapshot(time_arg(now_ms, "snapshot(nowMs)")?);
-        self.alert_log.extend(self.alerts.push_snapshot(&snap));
-        if self.alert_log.len() > MAX_ALERTS {
-            let extra = self.alert_log.len() - MAX_ALERTS;
-            self.alert_log.drain(..extra);
-        }
+        let raised = self.alerts.push_snapshot(&snap);
+        self.raise(raised)?;
         let minutes = std::mem::take(&mut snap.scene.minutes);
         let goods = std::mem::take(&mut snap.goods);
         let obj: JsValue = to_js::<_, JsValue>(&snap)?;
@@ -650,9 +693,58 @@ impl Room {
 
     /// The alerts raised so far (interaction drop, online cliff, conversion collapse), oldest
     /// first, each with its evidence (series window, baseline, size of the shift) and the
-    /// suggested action. Rules run on each completed minute once, when `snapshot()` is taken.
+    /// suggested action. Rules run on each completed minute once, when `snapshot()` is taken;
+    /// the regional stall / latency rules run on what `pushQoe()` is given.
     pub fn alerts(&self) -> Result<AlertArrayJs, JsValue> {
         to_js(&self.alert_log)
+    }
+
+    /// Sets (or with `null` clears) the callback that gets each alert, with its evidence, as it
+    /// is raised by `snapshot()` or `pushQoe()`. An exception thrown by the callback never
+    /// breaks the caller nor loses the alert (it stays in `alerts()`): it is reported like an
+    /// event listener's, through `globalThis.reportError` (else `console.error`).
+    #[wasm_bindgen(js_name = onAlert)]
+    pub fn on_alert(&mut self, callback: AlertCallbackJs) -> Result<(), JsValue> {
+        let v: JsValue = callback.into();
+        self.on_alert = if v.is_null() || v.is_undefined() {
+            None
+        } else {
+            Some(v.dyn_into::<js_sys::Function>().map_err(|_| {
+                js_error(
+                    "bad_argument",
+                    "onAlert(callback): `callback` must be a function or null",
+                )
+            })?)
+        };
+        Ok(())
+    }
+
+    /// Runs the regional QoE rules (a region's stall rate or live latency spiking → suggested
+    /// action `switch_cdn_route`, for a CDN / route switch) over completed minutes of player QoE per
+    /// region, and returns the alerts raised (also kept in `alerts()` and sent to `onAlert`).
+    /// Push each region's minutes once, in order (a minute already seen for a region is
+    /// ignored). Throws `LivekpiError` (code `bad_argument`) naming the entry and field when one
+    /// is malformed; nothing of the batch is applied then.
+    #[wasm_bindgen(js_name = pushQoe)]
+    pub fn push_qoe(&mut self, minutes: QoeMinuteArrayJs) -> Result<AlertArrayJs, JsValue> {
+        let v: JsValue = minutes.into();
+        let array = v.dyn_into::<Array>().map_err(|_| {
+            js_error(
+                "bad_argument",
+                "pushQoe(minutes): `minutes` must be an array of {region, minute, stallRate, latencyMs}",
+            )
+        })?;
+        let mut parsed = Vec::with_capacity(array.length() as usize);
+        for (i, item) in array.iter().enumerate() {
+            parsed.push(qoe_minute(&item, i)?);
+        }
+        let mut raised = Vec::new();
+        for q in &parsed {
+            raised.extend(self.alerts.push_qoe(q));
+        }
+        let out = to_js(&raised);
+        self.raise(raised)?;
+        out
     }
 
     /// A forecast of the final GMV (fen) with an 80 % interval as of `nowMs`, from the stream so
@@ -862,4 +954,83 @@ pub fn top_terms(
         range,
         k as usize,
     ))
+}
+
+/// Reports an exception thrown by a user callback the way the platform reports a throwing event
+/// listener: `globalThis.reportError(e)` where it exists (browsers, workers), else
+/// `console.error(e)` (Node). Never throws.
+fn report_error(e: &JsValue) {
+    let global: JsValue = js_sys::global().into();
+    let report = Reflect::get(&global, &JsValue::from_str("reportError"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let Some(report) = report {
+        let _ = report.call1(&JsValue::NULL, e);
+        return;
+    }
+    let error = Reflect::get(&global, &JsValue::from_str("console"))
+        .and_then(|c| Reflect::get(&c, &JsValue::from_str("error")))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let Some(error) = error {
+        let _ = error.call1(&JsValue::NULL, e);
+    }
+}
+
+/// Longest region name accepted by `pushQoe`, in UTF-8 bytes (the engine's id cap).
+const MAX_REGION_BYTES: usize = 256;
+
+/// One `QoeMinuteInput` at position `i` (0-based) of a `pushQoe` batch.
+fn qoe_minute(item: &JsValue, i: usize) -> Result<QoeMinute, JsValue> {
+    let field =
+        |name: &str| Reflect::get(item, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+    let bad = |name: &str, what: &str| {
+        js_error(
+            "bad_argument",
+            &[
+                "pushQoe(minutes): entry ",
+                &i.to_string(),
+                " field `",
+                name,
+                "` ",
+                what,
+            ]
+            .concat(),
+        )
+    };
+    if !item.is_object() {
+        return Err(js_error(
+            "bad_argument",
+            &[
+                "pushQoe(minutes): entry ",
+                &i.to_string(),
+                " must be an object",
+            ]
+            .concat(),
+        ));
+    }
+    let region = field("region")
+        .as_string()
+        .filter(|r| !r.is_empty() && r.len() <= MAX_REGION_BYTES)
+        .ok_or_else(|| bad("region", "must be a non-empty string of at most 256 bytes"))?;
+    let minute = field("minute")
+        .as_f64()
+        .filter(|m| m.fract() == 0.0 && (0.0..=1e9).contains(m))
+        .ok_or_else(|| bad("minute", "must be an integer minute index ≥ 0"))?;
+    let optional = |name: &str| -> Result<Option<f64>, JsValue> {
+        let v = field(name);
+        if v.is_null() || v.is_undefined() {
+            return Ok(None);
+        }
+        match v.as_f64() {
+            Some(x) if x.is_finite() && x >= 0.0 => Ok(Some(x)),
+            _ => Err(bad(name, "must be a finite number ≥ 0, or null")),
+        }
+    };
+    Ok(QoeMinute {
+        region,
+        minute: minute as i64,
+        stall_rate: optional("stallRate")?,
+        latency_ms: optional("latencyMs")?,
+    })
 }
