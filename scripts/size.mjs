@@ -9,8 +9,14 @@ import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 export const PLAYER_GZIP_BUDGET = 28_000;
 /** Where we are heading for livekpi/player (reported, not enforced yet). */
 export const PLAYER_GZIP_GOAL = 15_000;
-/** Console entry budget (wasm + JS, gzip): recorded so growth is a decision, not an accident. */
-export const CONSOLE_GZIP_BUDGET = 400_000;
+/**
+ * Console entry budget (wasm + JS, gzip): recorded so growth is a decision, not an accident.
+ * 400 KB → 440 KB on 2026-11-25: scorecards, debrief/timeline, memory caps, regional QoE alerts
+ * brought it to 419 KB at opt-level 3. opt-level 2 would give 393 KB with the same ingest speed
+ * but measured 2–5× slower snapshots in Node (they are dominated by JS object building, where
+ * inlining pays), and a dashboard snapshots every second: speed first in the console.
+ */
+export const CONSOLE_GZIP_BUDGET = 440_000;
 
 const pkg = new URL('../pkg/', import.meta.url);
 const ENTRIES = {
