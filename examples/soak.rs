@@ -13,8 +13,11 @@
 //! The stream is generated five minutes at a time with the crate's generator (seed = first
 //! minute; arrivals calibrated so the kept events come to the rate; events past the slice's end
 //! dropped), ids rewritten so slices never collide: event / session / order ids are unique per
-//! slice; viewer ids are unique per slice during the growth phase, afterwards slice m reuses
-//! the viewer ids of slice m mod (60·G) (a returning audience that no longer grows).
+//! slice; viewer ids are unique per slice during the growth phase, afterwards slice m's people
+//! are folded onto those of slice m mod (60·G) (a returning audience that no longer grows: the
+//! generator's k-th person of the slice becomes person k mod n of that earlier slice, n its
+//! number of people). Every simulated hour it also prints the room's state by structure
+//! ([`Room::memory_breakdown`]) and the sessions retired so far.
 //!
 //! Exit status is non-zero when, after the growth phase, the room's memory grew by more than
 //! `--max-growth` (a fraction of its size at the end of the growth phase), or the snapshot p50
@@ -76,7 +79,13 @@ const SLICE_MIN: i64 = 5;
 /// One generated slice (minutes [m, m + SLICE_MIN)) with ids rewritten (see the module doc);
 /// events after the slice's end are dropped (the generator's sessions outlive a short stream),
 /// so the slice's sessions without a leave time out.
-fn slice(m: i64, start: i64, arrivals: u32, grow_min: i64) -> Vec<Event> {
+fn slice(
+    m: i64,
+    start: i64,
+    arrivals: u32,
+    grow_min: i64,
+    people: &mut std::collections::HashMap<i64, u64>,
+) -> Vec<Event> {
     let mut g = GenConfig::new(m as u64 + 1);
     g.stream_start_ms = start + m * MIN_MS;
     g.duration_min = SLICE_MIN;
@@ -96,7 +105,21 @@ fn slice(m: i64, start: i64, arrivals: u32, grow_min: i64) -> Vec<Event> {
             }
         }
         if let Some(v) = e.viewer.as_mut() {
-            v.insert_str(0, &format!("{vm}."));
+            // the generator names its people u0, u1, …: during the growth phase remember how
+            // many slice m had; afterwards fold the slice's people onto those of slice vm, so
+            // no viewer is new
+            let k: u64 = v
+                .strip_prefix('u')
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(0);
+            let k = if m < grow_min {
+                let n = people.entry(m).or_default();
+                *n = (*n).max(k + 1);
+                k
+            } else {
+                k % people.get(&vm).copied().unwrap_or(1).max(1)
+            };
+            *v = format!("{vm}.u{k}");
         }
     }
     ev
@@ -141,7 +164,8 @@ fn main() {
     );
     // calibrate arrivals per slice so that the kept events come to `rate` per second
     let trial = 20_000u32;
-    let kept = slice(0, start, trial, grow_min).len() as f64;
+    let kept = slice(0, start, trial, grow_min, &mut Default::default()).len() as f64;
+    let mut people = std::collections::HashMap::new();
     let arrivals = (trial as f64 * rate * 60.0 * SLICE_MIN as f64 / kept.max(1.0)) as u32;
     let (mut events, mut rejected) = (0u64, 0u64);
     let mut lat: Vec<Duration> = Vec::new();
@@ -151,7 +175,7 @@ fn main() {
     let mut pending: std::collections::VecDeque<Event> = Default::default();
     for m in 0..minutes {
         if m % SLICE_MIN == 0 {
-            pending.extend(slice(m, start, arrivals, grow_min));
+            pending.extend(slice(m, start, arrivals, grow_min, &mut people));
         }
         // deliver this minute's events in 1,000-event batches, a snapshot each simulated second
         let t0 = start + m * MIN_MS;
@@ -219,6 +243,18 @@ fn main() {
                 events as f64 / ingest.as_secs_f64() / 1e6
             );
             rows.push((m + 1, bytes, p50));
+            if (m + 1) % 60 == 0 {
+                let parts: Vec<String> = room
+                    .memory_breakdown()
+                    .iter()
+                    .map(|(k, b)| format!("{k} {:.1}", *b as f64 / 1e6))
+                    .collect();
+                println!(
+                    "       state MB by structure: {}; sessions retired {}",
+                    parts.join(", "),
+                    room.sessions_retired()
+                );
+            }
             lat.clear();
         }
     }

@@ -3,7 +3,8 @@
 //! Every event updates a fixed number of counters and per-key records (viewers, sessions,
 //! products, orders, minutes); no event is stored, so memory grows with keys, not events. The
 //! only per-event memory is the de-duplication table, which keeps ids for (at least) the lateness
-//! window.
+//! window, and the paid orders. Sessions and minutes that no accepted event can change any more
+//! are retired (see [`RoomConfig::lateness_ms`]), so sessions grow with the live audience.
 
 use serde_json::Value;
 
@@ -28,6 +29,23 @@ pub struct RoomConfig {
     pub stream_end_ms: Option<i64>,
     /// Lateness window (ms): an event is rejected as `too_late` when its `ts` is below the
     /// watermark (highest accepted `ts`) minus this. Default 300,000 (5 min).
+    ///
+    /// It also bounds memory (retirement, once the stream's end is known: set
+    /// `stream_end_ms` or call [`Room::end_stream`]). With cutoff = watermark − `lateness_ms` −
+    /// `session_timeout_ms`:
+    /// - a session whose last enter / leave (or last heartbeat, when it has no leave) is before
+    ///   the cutoff is retired: its interval stays applied, its record and id are dropped. A
+    ///   later event with its id (necessarily more than the timeout after its last event)
+    ///   opens a new session, where the full-log definition would have extended the old one
+    ///   (heartbeats after a leave never extend a session in either). A session running past
+    ///   the known end is not retired;
+    /// - a minute ending more than a minute before the cutoff drops its per-viewer map (keeps
+    ///   its people counts) and packs its concurrency changes into 4 bytes each (per-second
+    ///   sums, maxima and integrals kept, so a snapshot whose horizon falls inside the minute
+    ///   is still exact);
+    /// - [`Room::end_stream`] moving the end before the cutoff does not clip retired sessions.
+    ///
+    /// Results are otherwise identical to a room that never retires (tests/retire.rs).
     pub lateness_ms: i64,
     /// A session without a leave closes at its last heartbeat (or enter) + this. Default 60,000.
     pub session_timeout_ms: i64,
@@ -52,12 +70,13 @@ pub struct RoomConfig {
 /// Memory caps of a room: state grows with distinct keys, and each key space is bounded. An
 /// event that would pass a cap is rejected with reason `cap_exceeded` naming the field (counted
 /// per reason in the stats); the valid rest of its batch is kept and nothing already kept
-/// changes. Caps on keys count distinct keys ever seen (ids are not forgotten).
+/// changes. Caps on keys count distinct keys ever seen (ids are not forgotten), except
+/// sessions: retired sessions (see [`RoomConfig::lateness_ms`]) no longer count.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Caps {
     /// Distinct viewer ids. Default 2,000,000.
     pub viewers: usize,
-    /// Distinct session ids. Default 4,000,000.
+    /// Distinct live (not retired) session ids. Default 4,000,000.
     pub sessions: usize,
     /// Distinct product ids. Default 100,000.
     pub products: usize,
@@ -485,6 +504,26 @@ pub(crate) struct Session {
     pub last_hb: Option<i64>,
     /// The clipped interval currently applied to the timeline.
     pub cur: Option<(i64, i64)>,
+    /// Retirement bucket (minute index of [`Session::last`]) it was last queued in.
+    pub queued: Option<i64>,
+    /// Retired: its interval is final and stays applied; a later event of its id opens a new
+    /// session (see [`RoomConfig::lateness_ms`]).
+    pub retired: bool,
+}
+
+impl Session {
+    /// Time of the last event that can still move its interval: enter or leave when it has a
+    /// leave (heartbeats after a leave do not change the interval), else enter or last heartbeat.
+    fn last(&self) -> Option<i64> {
+        let t = match self.leave {
+            Some(l) => Some(l),
+            None => self.last_hb,
+        };
+        match (self.enter, t) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// Per-product counters (次数 and people).
@@ -568,6 +607,10 @@ pub(crate) struct Sec {
     pub max: i64,
     pub max_at: i64,
     pub dirty: bool,
+    /// Retired minutes only (`deltas` dropped): Σ d × (second end − t), and whether the second
+    /// had changes.
+    pub integ: i64,
+    pub had: bool,
 }
 
 impl Sec {
@@ -599,6 +642,56 @@ impl Minute {
         let mut run = base;
         let (mut best, mut at) = (i64::MIN, t0);
         let mut integral = base.wrapping_mul(h - t0);
+        if self.packed_deltas {
+            // per-second aggregates for whole seconds, the packed changes for the second
+            // holding the horizon (same results as below)
+            for (k, sec) in self.secs.iter().enumerate() {
+                let ss = t0 + k as i64 * 1000;
+                if ss >= h {
+                    break;
+                }
+                if ss + 1000 <= h {
+                    let cand = run.wrapping_add(if sec.had { sec.max } else { 0 });
+                    if cand > best {
+                        best = cand;
+                        at = if sec.had { sec.max_at } else { ss };
+                    }
+                    integral = integral
+                        .wrapping_add(sec.integ)
+                        .wrapping_add(sec.sum.wrapping_mul(h - ss - 1000));
+                    run = run.wrapping_add(sec.sum);
+                } else {
+                    // the second holding the horizon: its changes before the horizon
+                    let lo = ((ss - t0) as u32) << 16;
+                    let i = self.packed.partition_point(|&x| x < lo);
+                    let mut it = self.packed[i..]
+                        .iter()
+                        .map(|&x| (t0 + (x >> 16) as i64, (x as u16 as i16) as i64))
+                        .take_while(|&(t, _)| t < ss + 1000)
+                        .peekable();
+                    if it.peek().is_none_or(|&(t, _)| t > ss) && run > best {
+                        best = run;
+                        at = ss;
+                    }
+                    for (t, d) in it {
+                        if t >= h {
+                            break;
+                        }
+                        run = run.wrapping_add(d);
+                        integral = integral.wrapping_add(d.wrapping_mul(h - t));
+                        if run > best {
+                            best = run;
+                            at = t;
+                        }
+                    }
+                }
+            }
+            if best == i64::MIN {
+                best = base;
+                at = t0;
+            }
+            return (best, at, integral);
+        }
         for (k, sec) in self.secs.iter().enumerate() {
             let ss = t0 + k as i64 * 1000;
             if ss >= h {
@@ -655,6 +748,16 @@ pub(crate) struct Minute {
     pub pay_people: i64,
     /// Net concurrency changes, in 60 one-second buckets (empty until the first change).
     pub secs: Vec<Sec>,
+    /// Retired (see [`RoomConfig::lateness_ms`]): `viewers` was dropped; `fold` holds what it
+    /// contributed to the previous minute's row when that row folds this minute's first ms
+    /// (viewers interacting / paying only at this first ms): [interaction people, pay people].
+    pub compact: bool,
+    pub fold: [i64; 2],
+    /// Retired minutes only: the concurrency changes packed 4 bytes each, sorted by time:
+    /// ms offset in the minute << 16 | net change as i16 (for horizons inside the minute).
+    pub packed: Box<[u32]>,
+    /// `packed` and the seconds' `integ` / `had` replace the seconds' `deltas`.
+    pub packed_deltas: bool,
     pub d_sum: i64,
     /// Max of the running sum (relative to the minute's base) over the minute's instants.
     pub d_max: i64,
@@ -738,6 +841,15 @@ pub struct Room {
     indexed_watch: Vec<i64>,
     watch_queued: Vec<bool>,
     watch_dirty: Vec<u32>,
+    /// Live sessions by the minute of their [`Session::last`] (a session may sit in older
+    /// buckets too; only the bucket in [`Session::queued`] counts).
+    retire_q: std::collections::BTreeMap<i64, Vec<u32>>,
+    /// Sessions retired but still holding a slot (dropped by [`Room::compact_sessions`]).
+    retired_slots: usize,
+    /// Sessions retired in total.
+    pub(crate) sessions_retired: u64,
+    /// Minutes `0..compacted` have their per-viewer maps dropped.
+    pub(crate) compacted: usize,
 }
 
 /// Key tables of [`Room::key`].
@@ -801,6 +913,10 @@ impl Room {
             indexed_watch: Vec::new(),
             watch_queued: Vec::new(),
             watch_dirty: Vec::new(),
+            retire_q: Default::default(),
+            retired_slots: 0,
+            sessions_retired: 0,
+            compacted: 0,
         }
     }
 
@@ -820,9 +936,66 @@ impl Room {
     pub fn end_stream(&mut self, end_ms: i64) {
         self.end = Some(end_ms.clamp(self.cfg.stream_start_ms, super::event::MAX_SAFE));
         for s in 0..self.sessions.len() {
-            self.refresh_session(s);
+            if !self.sessions[s].retired {
+                self.refresh_session(s);
+            }
         }
         self.finalize();
+    }
+
+    /// Approximate heap bytes of the room's state per structure (capacity × element size; hash
+    /// maps count their buckets at entry size + 1 control byte), for soaks and diagnostics.
+    pub fn memory_breakdown(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        fn map<K, V>(m: &FxMap<K, V>) -> usize {
+            m.capacity() * (size_of::<(K, V)>() + 1)
+        }
+        let minutes_viewers: usize = self.minutes.iter().map(|m| map(&m.viewers)).sum();
+        let minutes_secs: usize = self
+            .minutes
+            .iter()
+            .map(|m| {
+                m.secs.capacity() * size_of::<Sec>()
+                    + m.secs
+                        .iter()
+                        .map(|s| s.deltas.capacity() * size_of::<(i64, i64)>())
+                        .sum::<usize>()
+                    + m.packed.len() * 4
+            })
+            .sum();
+        let ids = |i: &Interner| i.heap_bytes();
+        let q: usize = self.retire_q.values().map(|l| l.capacity() * 4 + 48).sum();
+        vec![
+            (
+                "viewers",
+                self.viewers.capacity() * size_of::<Viewer>() + ids(&self.viewer_ids),
+            ),
+            (
+                "sessions",
+                self.sessions.capacity() * size_of::<Session>() + ids(&self.session_ids) + q,
+            ),
+            ("orders", map(&self.orders) + ids(&self.order_ids)),
+            ("product_viewers", map(&self.pv)),
+            ("minute_viewers", minutes_viewers),
+            ("minute_concurrency", minutes_secs),
+            ("minutes", self.minutes.capacity() * size_of::<Minute>()),
+            (
+                "dedup_ids",
+                self.seen.iter().map(map).sum::<usize>()
+                    + self.seen_text.iter().map(map).sum::<usize>(),
+            ),
+            (
+                "watch_index",
+                self.watch_index.heap_bytes()
+                    + self.indexed_watch.capacity() * 8
+                    + self.watch_queued.capacity(),
+            ),
+        ]
+    }
+
+    /// Sessions retired so far (see [`RoomConfig::lateness_ms`]).
+    pub fn sessions_retired(&self) -> u64 {
+        self.sessions_retired
     }
 
     /// Cumulative ingestion statistics.
@@ -1273,6 +1446,157 @@ impl Room {
         }
         if let Some(w) = self.watermark {
             self.rotate_seen(w);
+            self.retire(w);
+        }
+    }
+
+    /// Retires what no accepted event can change any more (policy in [`RoomConfig::lateness_ms`]).
+    /// Every later event has `ts` ≥ `w` − lateness; a live session's interval can only move at
+    /// or after its [`Session::last`] (+ the timeout when it has no leave), so with
+    /// `cutoff` = `w` − lateness − timeout a session whose last time is below `cutoff` is final,
+    /// and so is every minute ending at or before `cutoff` − 1 min (its first-ms events fold
+    /// into the previous row, hence the extra minute).
+    fn retire(&mut self, w: i64) {
+        if self.end.is_none() {
+            // a later `end_stream` may clip any session: nothing is final yet
+            return;
+        }
+        let cutoff = w
+            .saturating_sub(self.cfg.lateness_ms)
+            .saturating_sub(self.cfg.session_timeout_ms);
+        while let Some((&bm, _)) = self.retire_q.first_key_value() {
+            if bm.saturating_add(1).saturating_mul(MINUTE_MS) > cutoff {
+                break;
+            }
+            let Some((_, list)) = self.retire_q.pop_first() else {
+                break;
+            };
+            for si in list {
+                let Some(s) = self.sessions.get(si as usize) else {
+                    continue;
+                };
+                if s.retired || s.queued != Some(bm) {
+                    continue;
+                }
+                // a session clipped by a known end stays live (moving the end may extend it)
+                let clipped = self.end.is_some_and(|e| {
+                    let raw_end = match s.leave {
+                        Some(l) => l,
+                        None => s
+                            .last()
+                            .unwrap_or(i64::MIN)
+                            .saturating_add(self.cfg.session_timeout_ms),
+                    };
+                    raw_end > e
+                });
+                let s = &mut self.sessions[si as usize];
+                s.queued = None;
+                if clipped {
+                    continue;
+                }
+                s.retired = true;
+                self.retired_slots += 1;
+                self.sessions_retired += 1;
+            }
+        }
+        let live = self.sessions.len() - self.retired_slots;
+        if self.retired_slots >= 1024 && self.retired_slots >= live {
+            self.compact_sessions();
+        }
+        let start = self.cfg.stream_start_ms;
+        let n = self.minutes.len().min(self.cfg.caps.minutes);
+        while self.compacted < n
+            && start.saturating_add((self.compacted as i64 + 2) * MINUTE_MS) <= cutoff
+        {
+            let m = self.compacted;
+            let (cur, next) = self.minutes.split_at_mut(m + 1);
+            let mi = &mut cur[m];
+            if let Some(nx) = next.first() {
+                for (v, nv) in &nx.viewers {
+                    let c = mi.viewers.get(v);
+                    if nv.inter & 2 != 0 && c.is_none_or(|x| x.inter == 0) {
+                        mi.fold[0] += 1;
+                    }
+                    if nv.pay[1] > 0 && c.is_none_or(|x| x.pay[0] + x.pay[1] <= 0) {
+                        mi.fold[1] += 1;
+                    }
+                }
+            }
+            mi.viewers = FxMap::default();
+            let t0 = start + m as i64 * MINUTE_MS;
+            let fits = mi
+                .secs
+                .iter()
+                .flat_map(|s| &s.deltas)
+                .all(|&(_, d)| i16::try_from(d).is_ok());
+            if !fits {
+                // a net change beyond ±32,767 at one ms: keep this minute's changes as they are
+                mi.compact = true;
+                self.compacted += 1;
+                continue;
+            }
+            mi.packed = mi
+                .secs
+                .iter()
+                .flat_map(|s| &s.deltas)
+                .map(|&(t, d)| (((t - t0) as u32) << 16) | (d as i16 as u16 as u32))
+                .collect();
+            mi.packed_deltas = true;
+            for (k, sec) in mi.secs.iter_mut().enumerate() {
+                let se = t0 + k as i64 * 1000 + 1000;
+                sec.integ = sec
+                    .deltas
+                    .iter()
+                    .fold(0i64, |a, &(t, d)| a.wrapping_add(d.wrapping_mul(se - t)));
+                sec.had = !sec.deltas.is_empty();
+                sec.deltas = Vec::new();
+            }
+            mi.compact = true;
+            self.compacted += 1;
+        }
+    }
+
+    /// Drops retired sessions' slots and ids: the session table and id interner are rebuilt
+    /// with the live sessions only (ids renumbered; nothing else refers to session ids between
+    /// batches).
+    fn compact_sessions(&mut self) {
+        let mut map = vec![NONE; self.sessions.len()];
+        let mut ids = Interner::default();
+        let mut kept = Vec::with_capacity(self.sessions.len() - self.retired_slots);
+        for (i, s) in std::mem::take(&mut self.sessions).into_iter().enumerate() {
+            if s.retired {
+                continue;
+            }
+            if let Some(k) =
+                ids.intern_capped(self.session_ids.name(i as u32), usize::MAX, usize::MAX)
+            {
+                map[i] = k;
+                kept.push(s);
+            }
+        }
+        self.session_ids = ids;
+        self.sessions = kept;
+        self.retired_slots = 0;
+        for list in self.retire_q.values_mut() {
+            list.retain_mut(|si| {
+                *si = map.get(*si as usize).copied().unwrap_or(NONE);
+                *si != NONE
+            });
+        }
+    }
+
+    /// Queues a session for retirement under the minute of its last time.
+    fn queue_session(&mut self, si: usize) {
+        let Some(s) = self.sessions.get_mut(si) else {
+            return;
+        };
+        let Some(t) = s.last() else {
+            return;
+        };
+        let b = t.div_euclid(MINUTE_MS);
+        if s.queued.is_none_or(|q| q < b) {
+            s.queued = Some(b);
+            self.retire_q.entry(b).or_default().push(si as u32);
         }
     }
 
@@ -1653,6 +1977,11 @@ impl Room {
         if self.sessions.len() <= i {
             self.sessions.resize_with(i + 1, Session::default);
         }
+        if self.sessions[i].retired {
+            // an event of a retired session's id opens a new session; the old interval stays
+            self.sessions[i] = Session::default();
+            self.retired_slots -= 1;
+        }
         &mut self.sessions[i]
     }
 
@@ -1676,6 +2005,7 @@ impl Room {
 
     /// Re-applies a session's interval to the timeline after its events changed.
     fn refresh_session(&mut self, si: usize) {
+        self.queue_session(si);
         let Some(s) = self.sessions.get(si) else {
             return;
         };
@@ -1749,7 +2079,9 @@ impl Room {
         };
         for m in ends.into_iter().flat_map(|(a, b)| a..b) {
             let (io, inn) = (inr(om, m), inr(nm, m));
-            if io == inn {
+            // retired minutes stay as they are (only `end_stream` before the retirement cutoff
+            // reaches them)
+            if io == inn || m < self.compacted {
                 continue;
             }
             let mi = self.minute_mut(m);

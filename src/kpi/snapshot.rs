@@ -953,7 +953,11 @@ impl Room {
         c.add(&mi.c[1]);
         let mut inter_people = mi.inter_people;
         let mut pay_people = mi.pay_people;
-        if fold {
+        if fold && mi.compact {
+            c.add(&next.c[1]);
+            inter_people += mi.fold[0];
+            pay_people += mi.fold[1];
+        } else if fold {
             c.add(&next.c[1]);
             for (v, nv) in &next.viewers {
                 let cur = mi.viewers.get(v);

@@ -169,6 +169,13 @@ impl Interner {
         self.hashes.truncate(n);
     }
 
+    /// Heap bytes held (capacities).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.arena.capacity()
+            + self.ends.capacity() * 8
+            + self.hashes.capacity() * 4
+            + self.slots.capacity() * 4
+    }
     /// The string of an id ("" for unknown ids).
     pub(crate) fn name(&self, i: u32) -> &str {
         if (i as usize) < self.ends.len() {
@@ -206,6 +213,13 @@ impl RankIndex {
             self.fen[i] = self.fen[i].wrapping_add_signed(d);
             i += i & i.wrapping_neg();
         }
+    }
+
+    /// Heap bytes held (approximate: B-tree nodes counted at 32 bytes per value).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.fen.capacity() * 4
+            + self.buckets.capacity() * 33
+            + self.buckets.values().map(|b| b.len() * 32).sum::<usize>()
     }
 
     /// Number of values.

@@ -6,6 +6,7 @@ mod goods;
 mod ingest;
 mod perf;
 mod props;
+mod retire;
 
 use super::*;
 

@@ -1,0 +1,148 @@
+//! Retirement of idle sessions and final minutes (issue 9): same results, flat memory.
+
+use super::*;
+
+/// Snapshot JSON without the ingestion stats (the rooms compared reject differently).
+fn kpis(r: &Room, now: i64) -> serde_json::Value {
+    let mut v = json(&r.snapshot(now));
+    if let Some(o) = v.as_object_mut() {
+        o.remove("stats");
+    }
+    v
+}
+
+fn room(g: &GenConfig, lateness_ms: i64) -> Room {
+    let mut c = RoomConfig::new(g.stream_start_ms).with_end(g.stream_end_ms());
+    c.lateness_ms = lateness_ms;
+    Room::new(c)
+}
+
+#[test]
+fn kpi_retirement_changes_no_result() {
+    for seed in [3u64, 11] {
+        let mut g = GenConfig::new(seed);
+        g.arrivals = 5000;
+        g.duration_min = 90;
+        g.products = 5;
+        let events = generate(&g);
+        // a: the generator's lateness, so sessions and minutes retire as the stream goes;
+        // b: a window longer than the stream, so nothing ever retires. b gets exactly the
+        // events a accepted (or found duplicate), so both rooms hold the same events.
+        let mut a = room(&g, g.lateness_ms);
+        let mut b = room(&g, 30 * crate::kpi::room::DAY_MS);
+        let mut c = room(&g, g.lateness_ms);
+        let mut kept = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            let ra = a.ingest_event(e);
+            if let Ok(o) = ra {
+                assert_eq!(b.ingest_event(e), Ok(o), "event {i}");
+                kept.push(e.clone());
+            }
+            if i % 3000 == 2999 {
+                let now = a.stats().watermark_ms.unwrap_or(g.stream_start_ms);
+                assert_eq!(kpis(&a, now), kpis(&b, now), "seed {seed}, event {i}");
+            }
+        }
+        // c: the same events in 700-event columnar batches (retirement once per batch)
+        for part in events.chunks(700) {
+            c.ingest_columns(&OwnedColumns::from_events(part).view());
+        }
+        assert!(a.sessions_retired() > 1000, "{}", a.sessions_retired());
+        assert!(a.sessions.len() * 2 < b.sessions.len());
+        assert!(a.compacted > 30 && b.compacted == 0);
+        assert!(c.sessions_retired() > 1000);
+        // horizons inside retired minutes too, at whole seconds and between
+        for now in [
+            g.stream_start_ms + 30 * MIN,
+            g.stream_start_ms + 30 * MIN + 12_345,
+            g.stream_end_ms() - 90_000,
+            g.stream_end_ms() - 90_500,
+            g.stream_end_ms() - 90_001,
+            g.stream_end_ms(),
+            g.stream_end_ms() + 3_600_000,
+        ] {
+            assert_eq!(kpis(&a, now), kpis(&b, now), "seed {seed}, now {now}");
+            assert_eq!(kpis(&a, now), kpis(&c, now), "seed {seed}, now {now}");
+        }
+    }
+}
+
+/// A 6-hour stream at a steady rate whose audience stops growing after 2 hours (later viewers
+/// are the earlier ones coming back): the room's state stays flat after hour 2.
+#[test]
+fn kpi_memory_flat_with_stable_audience() {
+    let start = T0;
+    let hours = 6;
+    let cfg = RoomConfig::new(start).with_end(start + hours * 60 * MIN);
+    let mut r = Room::new(cfg);
+    let slice_min = 10;
+    let grow = 120 / slice_min;
+    let mut people = vec![0u64; grow as usize];
+    let total = |r: &Room| r.memory_breakdown().iter().map(|x| x.1).sum::<usize>();
+    let mut at = Vec::new();
+    for k in 0..hours * 60 / slice_min {
+        let mut g = GenConfig::new(k as u64 + 1);
+        g.stream_start_ms = start + k * slice_min * MIN;
+        g.duration_min = slice_min;
+        g.products = 5;
+        g.arrivals = 600;
+        let end = g.stream_end_ms();
+        let mut ev = generate(&g);
+        ev.retain(|e| e.ts < end);
+        let vk = (k % grow) as usize;
+        for e in &mut ev {
+            e.id = format!("{k}.{}", e.id);
+            for s in [&mut e.session, &mut e.order] {
+                if let Some(x) = s.as_mut() {
+                    *x = format!("{k}.{x}");
+                }
+            }
+            if let Some(v) = e.viewer.as_mut() {
+                let n: u64 = v
+                    .strip_prefix('u')
+                    .and_then(|x| x.parse().ok())
+                    .unwrap_or(0);
+                let n = if k < grow {
+                    people[vk] = people[vk].max(n + 1);
+                    n
+                } else {
+                    n % people[vk].max(1)
+                };
+                *v = format!("{vk}.u{n}");
+            }
+        }
+        for part in ev.chunks(500) {
+            r.ingest_events(part);
+        }
+        at.push((total(&r), r.sessions.len(), r.memory_breakdown()));
+    }
+    let (h2, h6) = (&at[grow as usize - 1], at.last().expect("slices"));
+    // live sessions: those of the last lateness + timeout, not all of the stream's
+    assert!(h6.1 < 4_000, "live sessions {}", h6.1);
+    assert!(r.sessions_retired() > 20_000, "{}", r.sessions_retired());
+    let part = |x: &[(&str, usize)], k: &str| x.iter().find(|p| p.0 == k).map_or(0, |p| p.1);
+    // sessions and per-minute viewer maps: flat
+    for k in ["sessions", "minute_viewers"] {
+        assert!(
+            part(&h6.2, k) <= part(&h2.2, k),
+            "{k}: {:?} → {:?}",
+            h2.2,
+            h6.2
+        );
+    }
+    // per-minute rows are bounded by `caps.minutes` (a few KB each once retired); orders are
+    // not retired (one entry per paid order, see docs/kpi-engine.md): the rest stays flat
+    let rows = |x: &[(&str, usize)]| part(x, "minute_concurrency") + part(x, "minutes");
+    assert!(rows(&h6.2) < 8_000 * hours as usize * 60, "{:?}", h6.2);
+    let rest = |x: &(usize, usize, Vec<(&str, usize)>)| x.0 - rows(&x.2) - part(&x.2, "orders");
+    let growth = rest(h6) as f64 / rest(h2) as f64 - 1.0;
+    assert!(
+        growth < 0.10,
+        "state {} → {} bytes ({:+.1} %): {:?} → {:?}",
+        rest(h2),
+        rest(h6),
+        growth * 100.0,
+        h2.2,
+        h6.2
+    );
+}
