@@ -21,17 +21,29 @@ const RULES = {
 const ms = (x) => (x === null || x === undefined ? '—' : `${Math.round(x)} ms`);
 const STATE = { ok: '正常 OK', alert: '告警 alert', none: '无样本 no data' };
 const BREACH = { fast_start: '秒开率 fast start', stall: '卡顿率 stall', latency: '延迟 latency' };
+const REGION_RULE = { stall_spike: '卡顿飙升 stall spike', latency_spike: '延迟飙升 latency spike' };
+/** HH:MM (UTC) of a time in ms since the epoch. */
+export const hhmm = (t) => new Date(t).toISOString().slice(11, 16);
+/** Size of an alert's shift: relative to the baseline mean (when known) and in baseline sigmas. */
+const shift = (rel, sigmas) => `${rel === null || rel === undefined ? '' : `${rel >= 0 ? '+' : ''}${(rel * 100).toFixed(0)}%, `}${sigmas.toFixed(1)}σ`;
+
+/** The state cell: the regional alerts in force (rule, shift, since / until), then the vs-target mark. */
+function stateCell(g) {
+  const parts = [STATE[g.state]];
+  for (const a of g.alerts) parts.push(`${REGION_RULE[a.rule] ?? a.rule} ${shift(a.shiftRel, a.shiftSigmas)} · ${hhmm(a.sinceMs)}–${hhmm(a.untilMs)}`);
+  const target = g.breaches.length ? `<span class="muted vs-target"> · 未达目标 vs target: ${g.breaches.map((b) => BREACH[b]).join(', ')}</span>` : '';
+  return `<td class="state-${g.state}" title="${parts.slice(1).join('; ')}">${parts.join(' · ')}${target}</td>`;
+}
 
 /** The region QoE table: one row per region of the collector's merged viewer summaries. */
 function regionQoeTable(rows) {
   const head = '<tr><th>地域 region</th><th>观众 viewers</th><th>首帧 P50 first frame</th><th>首帧 P90</th><th>秒开率 ≤1 s start</th>' +
-    '<th>卡顿率 stall rate</th><th>卡顿占比 stall ratio</th><th>延迟 P50 latency</th><th>状态 state</th></tr>';
+    '<th>卡顿率 stall rate</th><th>卡顿占比 stall ratio</th><th>延迟 P50 latency</th><th>状态 state (预警规则 alert rules)</th></tr>';
   if (!rows.length) return `${head}<tr><td colspan="9" class="muted">暂无观众端汇总 no viewer summaries yet — 打开观众页 open /viewer.html</td></tr>`;
-  return head + rows.map((g) => `<tr data-region="${g.region}"><td>${g.region}</td><td>${num(Math.round(g.viewers))}</td>` +
+  return head + rows.map((g) => `<tr data-region="${g.region}" data-state="${g.state}"><td>${g.region}</td><td>${num(Math.round(g.viewers))}</td>` +
     `<td>${ms(g.startupP50Ms)}</td><td>${ms(g.startupP90Ms)}</td><td title="${frac(g.fastStartRate)}">${pct(g.fastStartRate)}</td>` +
     `<td title="${frac(g.stallRate)}">${pct(g.stallRate)}</td><td title="${frac(g.stallRatio)}">${pct(g.stallRatio)}</td>` +
-    `<td>${g.latencyP50Ms === null ? '—' : `${(g.latencyP50Ms / 1000).toFixed(2)} s`}</td>` +
-    `<td class="state-${g.state}">${STATE[g.state]}${g.breaches.length ? ` · ${g.breaches.map((b) => BREACH[b]).join(', ')}` : ''}</td></tr>`).join('');
+    `<td>${g.latencyP50Ms === null ? '—' : `${(g.latencyP50Ms / 1000).toFixed(2)} s`}</td>${stateCell(g)}</tr>`).join('');
 }
 
 const KPI = {
@@ -172,9 +184,10 @@ export function view(d) {
   charts['chart-stall'] = [qm.t, qm.stallPct];
   charts['chart-latency'] = [qm.t, qm.latencyS];
 
+  // Room rules: the stream minute; regional QoE rules: the viewers' clock (minute index = epoch minutes).
   panels['alerts'] = alerts.length ? alerts.map((a) =>
-    `<div class="alert"><b>第 ${a.minute} 分钟 min ${a.minute}</b> ${RULES[a.rule] ?? a.rule}${a.region ? ` · ${a.region}` : ''}<br>
-     <span class="muted">${a.series}: ${a.value.toFixed(3)} vs 基线 baseline ${a.baseline_mean.toFixed(3)} (${a.shift_sigmas.toFixed(1)}σ, ${a.detector})</span></div>`).join('')
+    `<div class="alert" data-rule="${a.rule}"${a.region ? ` data-region="${a.region}"` : ''}><b>${a.region ? `${hhmm(a.minute * 60_000)} UTC` : `第 ${a.minute} 分钟 min ${a.minute}`}</b> ${RULES[a.rule] ?? a.rule}${a.region ? ` · ${a.region}` : ''}<br>
+     <span class="muted">${a.series}: ${a.value.toFixed(3)} vs 基线 baseline ${a.baseline_mean.toFixed(3)} (${shift(a.shift_rel, a.shift_sigmas)}, ${a.detector})</span></div>`).join('')
     : '<div class="muted">暂无预警 no alerts</div>';
   panels['forecast'] = forecast
     ? `<div class="big">${yuan(forecast.point_fen)}</div><div class="muted">80% 区间 interval: ${yuan(forecast.low_fen)} – ${yuan(forecast.high_fen)}</div>
@@ -198,7 +211,8 @@ export function view(d) {
     s.people.regions.slice(0, 10).map((g) => `<tr><td>${g.key ?? '未知 unknown'}</td><td>${num(g.viewers)}</td><td>${num(g.buyers)}</td><td>${pct(g.conversion)}</td></tr>`).join('');
   panels['region-qoe'] = regionQoeTable(d.regionQoe);
   const tg = d.targets;
-  panels['qoe-targets'] = `状态目标 targets: 秒开率 fast start ≥ ${tg.fastStartMin * 100}% · 卡顿率 stall rate ≤ ${tg.stallRateMax * 100}% · 延迟 P50 latency ≤ ${tg.latencyP50MaxMs / 1000} s · ` +
+  panels['qoe-targets'] = `状态 state = 地域预警规则 regional alert rules (卡顿飙升 stall_spike / 延迟飙升 latency_spike, 每分钟 per minute, 冷却 cool-down ${d.alertMinutes} min) · ` +
+    `未达目标 vs-target mark (累计 since start): 秒开率 fast start ≥ ${tg.fastStartMin * 100}% · 卡顿率 stall rate ≤ ${tg.stallRateMax * 100}% · 延迟 P50 latency ≤ ${tg.latencyP50MaxMs / 1000} s · ` +
     '首帧/延迟分位数 quantiles: KLL (DataSketches) · 卡顿率 = 卡顿时长 / 播放时长 stall ms / playing ms · 卡顿占比 = 卡顿 / (播放 + 卡顿)';
 
   panels['scorecards'] = d.scorecards ? scorecardsHtml(d.scorecards) : '';

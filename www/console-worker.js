@@ -7,11 +7,24 @@ import { Room, Timeline, Debrief, generateEventsNdjson, sentimentSeries, topTerm
 import { view } from '/console-view.js';
 
 /**
- * QoE targets of the region table's state column (per region, over its merged viewer summaries):
+ * QoE targets of the region table's secondary "vs target" mark (per region, over its merged viewer
+ * summaries since the start; the state column itself comes from the crate's regional alert rules):
  * 秒开率 (startup ≤ 1 s / measured startups) at least `fastStartMin`, 卡顿率 (stall ms / playing ms)
  * at most `stallRateMax`, median glass-to-glass latency at most `latencyP50MaxMs`.
  */
 const QOE_TARGETS = Object.freeze({ fastStartMin: 0.8, stallRateMax: 0.02, latencyP50MaxMs: 6000 });
+
+/**
+ * The regional QoE rules' cool-down (minutes; `stall_spike` / `latency_spike`, src/insight/rules.rs):
+ * a region is shown in alert from its alert's minute through this many minutes after it (an alert
+ * does not carry the detector's release, so the cool-down bounds the state).
+ */
+const QOE_ALERT_MINUTES = 15;
+/**
+ * A viewers' minute is complete (pushed to `room.pushQoe`) once the clock is this far past its
+ * end: the viewer pages flush a summary every 10 s (www/viewer.html), so two flushes.
+ */
+const QOE_SETTLE_MS = 20_000;
 
 let room = null;
 let simNowMs = 0;
@@ -28,6 +41,11 @@ const source = new EventSource('/api/room/stream');
 source.addEventListener('meta', (e) => {
   meta = JSON.parse(e.data);
   room = new Room({ streamStartMs: meta.streamStartMs, streamEndMs: meta.streamEndMs });
+  // Each alert, room rules (raised by snapshot()) and regional QoE rules (raised by pushQoe()),
+  // as it is raised, with its evidence: the alert feed, and the page's `livekpi:alert` event.
+  room.onAlert(onAlert);
+  qoePushed.clear();
+  alertFeed.length = 0;
   simNowMs = meta.simNowMs;
   // Three earlier streams of the room (other seeds, same length, audience and goods) give the
   // forecast its completion curves; the first (seed + 1) is the previous stream of the review.
@@ -65,10 +83,24 @@ source.addEventListener('batch', (e) => {
 });
 source.onerror = () => postMessage({ type: 'status', status: 'reconnecting' });
 
+/** The alerts raised so far, oldest first (from `room.onAlert`; the feed shows the newest 8). */
+const alertFeed = [];
+const posted = new Set(); // alerts already sent to the page (a reconnect replays the stream)
+function onAlert(alert) {
+  alertFeed.push(alert);
+  const key = `${alert.rule}|${alert.region ?? ''}|${alert.minute}`;
+  if (posted.has(key)) return;
+  posted.add(key);
+  // The page dispatches it as a DOM CustomEvent `livekpi:alert` (www/console.js).
+  postMessage({ type: 'alert', alert });
+}
+
 // The technical layer: viewer summaries merged by the demo's collector (room "demo"): the room
-// and its regions (RoomView), and the per-minute export rows for the QoE charts.
+// and its regions (RoomView), and the per-minute export rows for the QoE charts and rules.
 let qoe = null;
 let qoeRows = [];
+const qoePushed = new Map(); // region → last minute index given to room.pushQoe
+let qoeError = null;
 async function pollQoe() {
   try {
     const [view, rows] = await Promise.all([
@@ -82,8 +114,11 @@ async function pollQoe() {
   }
 }
 
-/** One row of the region QoE table from a region's merged aggregate (AggregateView). */
-function regionRow(region, a) {
+/**
+ * One row of the region QoE table from a region's merged aggregate (AggregateView): the numbers,
+ * the state from the regional alerts in force (`alerts`), and the targets breached (`breaches`).
+ */
+function regionRow(region, a, nowMs) {
   const q = a.quantiles;
   const r = a.rates;
   const row = {
@@ -96,14 +131,82 @@ function regionRow(region, a) {
     stallRatio: r.rebuffer_ratio,
     latencyP50Ms: q.latency_ms.p50,
     breaches: [],
+    alerts: activeRegionAlerts(region, nowMs),
     state: 'none',
   };
   const measured = [r.fast_start_rate.value, r.stall_rate.value, q.latency_ms.p50].some((x) => x !== null);
   if (r.fast_start_rate.value !== null && r.fast_start_rate.value < QOE_TARGETS.fastStartMin) row.breaches.push('fast_start');
   if (r.stall_rate.value !== null && r.stall_rate.value > QOE_TARGETS.stallRateMax) row.breaches.push('stall');
   if (q.latency_ms.p50 !== null && q.latency_ms.p50 > QOE_TARGETS.latencyP50MaxMs) row.breaches.push('latency');
-  row.state = row.breaches.length ? 'alert' : measured ? 'ok' : 'none';
+  row.state = row.alerts.length ? 'alert' : measured ? 'ok' : 'none';
   return row;
+}
+
+/**
+ * Feeds `room.pushQoe` each region's completed minutes once, in order: 卡顿率 (Σ stall ms /
+ * Σ playing ms) and mean latency (Σ latency / Σ samples) of the region's export rows of the minute,
+ * null when unmeasured (also for a minute without rows after the region's first). The minute index
+ * is the viewers' wall-clock minute (ms since the epoch / 60,000), the clock of the export rows
+ * and of the QoE charts (the simulated room runs on its own, faster clock).
+ */
+function pushQoeMinutes(rows, nowMs) {
+  const lastComplete = Math.floor((nowMs - QOE_SETTLE_MS) / 60_000) - 1;
+  const by = new Map(); // region → minute index → sums
+  for (const r of rows) {
+    const m = r.minute_start_ms / 60_000;
+    if (m > lastComplete || m <= (qoePushed.get(r.region) ?? -Infinity)) continue;
+    const region = by.get(r.region) ?? new Map();
+    by.set(r.region, region);
+    const x = region.get(m) ?? { stall: 0, playing: 0, latSum: 0, latN: 0 };
+    x.stall += r.stall_ms;
+    x.playing += r.playing_ms;
+    x.latSum += r.latency_sum_ms;
+    x.latN += r.latency_samples;
+    region.set(m, x);
+  }
+  const batch = [];
+  for (const [region, minutes] of [...by].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const from = qoePushed.has(region) ? qoePushed.get(region) + 1 : Math.min(...minutes.keys());
+    for (let m = from; m <= lastComplete; m++) {
+      const x = minutes.get(m);
+      batch.push({
+        region, minute: m,
+        stallRate: x && x.playing > 0 ? x.stall / x.playing : null,
+        latencyMs: x && x.latN > 0 ? x.latSum / x.latN : null,
+      });
+    }
+    qoePushed.set(region, lastComplete);
+  }
+  // Regions with nothing new still get their empty minutes (a region whose viewers left).
+  for (const [region, last] of qoePushed) {
+    if (by.has(region)) continue;
+    for (let m = last + 1; m <= lastComplete; m++) batch.push({ region, minute: m, stallRate: null, latencyMs: null });
+    qoePushed.set(region, Math.max(last, lastComplete));
+  }
+  if (!batch.length) return;
+  try {
+    room.pushQoe(batch); // the alerts raised go to onAlert
+    qoeError = null;
+  } catch (e) {
+    qoeError = e.message; // a malformed entry: nothing of the batch was applied
+  }
+}
+
+/**
+ * The regional alerts in force at `nowMs` for `region`: those of the rules whose minute is within
+ * the cool-down (QOE_ALERT_MINUTES) of the current viewers' minute, newest per rule.
+ */
+function activeRegionAlerts(region, nowMs) {
+  const now = Math.floor(nowMs / 60_000);
+  const byRule = new Map();
+  for (const a of alertFeed) {
+    if (a.region !== region || a.action !== 'switch_cdn_route') continue;
+    if (now >= a.minute && now <= a.minute + QOE_ALERT_MINUTES) byRule.set(a.rule, a);
+  }
+  return [...byRule.values()].map((a) => ({
+    rule: a.rule, minute: a.minute, sinceMs: a.minute * 60_000, untilMs: (a.minute + QOE_ALERT_MINUTES + 1) * 60_000,
+    value: a.value, baseline: a.baseline_mean, shiftRel: a.shift_rel, shiftSigmas: a.shift_sigmas,
+  }));
 }
 
 /** Per wall-clock minute of the viewers: 卡顿率 (Σ stall / Σ playing) and mean latency, all regions. */
@@ -132,15 +235,17 @@ let last = null; // what the last posted refresh was computed from (for tests: `
 async function tick() {
   await pollQoe();
   if (!room) return;
+  const nowMs = Date.now(); // the viewers' clock (the export rows' minutes)
+  pushQoeMinutes(qoeRows, nowMs);
   const t0 = performance.now();
   const snapshot = room.snapshot(simNowMs);
   const snapshotMs = performance.now() - t0;
-  const alerts = room.alerts().slice(-8).reverse();
+  const alerts = alertFeed.slice(-8).reverse();
   const forecast = meta && simNowMs > meta.streamStartMs + 5 * 60_000 ? room.forecast(simNowMs, history) : null;
   const sentiment = sentimentSeries(comments);
   const minute = snapshot.minutes;
   const terms = topTerms(comments, Math.max(0, minute - 10), minute + 1, 5);
-  const regionQoe = qoe ? qoe.regions.map((g) => regionRow(g.region, g.aggregate)) : [];
+  const regionQoe = qoe ? qoe.regions.map((g) => regionRow(g.region, g.aggregate, nowMs)) : [];
   const ended = meta !== null && simNowMs >= meta.streamEndMs;
   // Role scorecards (host / operations / field control) over the three layers, the technical
   // one from the collector's merged summaries of this room (null before any viewer reported).
@@ -158,6 +263,7 @@ async function tick() {
   const { panels, charts } = view({
     snapshot, simNowMs, ended, ingested, rejected, snapshotMs, qoe, regionQoe, scorecards, recommendations,
     qoeMinutes: qoeMinutes(qoeRows), alerts, forecast, sentiment, terms, targets: QOE_TARGETS,
+    alertMinutes: QOE_ALERT_MINUTES,
   });
   const changedPanels = {};
   for (const [id, html] of Object.entries(panels)) {
@@ -181,6 +287,7 @@ async function tick() {
       viewerSessions: qoe ? Math.round(qoe.total.distinct_viewers) : 0,
       finishedViews: qoe ? qoe.total.counters.finished_views : 0,
       recommendations: recommendations !== null,
+      qoePushed: Object.fromEntries(qoePushed), qoeError,
     },
   });
 }

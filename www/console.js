@@ -116,9 +116,38 @@ window.__consoleDump = () => new Promise((resolve) => {
   dumps.set(dumpId, resolve);
   worker.postMessage({ type: 'dump', id: dumpId });
 });
+/**
+ * The host-page hook: each alert, as livekpi/console raises it (`room.onAlert` in the worker), is
+ * dispatched on `window` as a DOM CustomEvent `livekpi:alert` whose `detail` is the alert (rule,
+ * region, minute, value, baseline, shift, window, action). A host page wires it to its own
+ * response, e.g. `action === 'switch_cdn_route'` → its CDN / route switch for `detail.region`.
+ */
+function dispatchAlert(alert) {
+  dispatchEvent(new CustomEvent('livekpi:alert', { detail: alert }));
+}
+
+// The demo's own listener, as a host page would write one: a regional QoE alert asks for a route
+// switch (shown, not performed: the demo has one origin).
+const switches = [];
+addEventListener('livekpi:alert', (e) => {
+  const a = e.detail;
+  if (a.action !== 'switch_cdn_route' || !a.region) return;
+  switches.push(a);
+  const hhmm = new Date(a.minute * 60_000).toISOString().slice(11, 16);
+  const line = document.createElement('div');
+  line.className = 'route-switch';
+  line.dataset.region = a.region;
+  line.dataset.rule = a.rule;
+  line.textContent = `已请求切换线路 route switch requested for ${a.region} · ${a.rule} @ ${hhmm} UTC (livekpi:alert → switch_cdn_route)`;
+  $('route-switch').prepend(line);
+  while ($('route-switch').childElementCount > 5) $('route-switch').lastElementChild.remove();
+  window.__routeSwitches = switches.map((x) => ({ region: x.region, rule: x.rule, minute: x.minute }));
+});
+
 worker.onmessage = (e) => {
   const d = e.data;
   if (d.type === 'refresh') apply(d);
+  else if (d.type === 'alert') dispatchAlert(d.alert);
   else if (d.type === 'dump') {
     // Every refresh posted before the dump is queued by now: draw them, so the page matches it.
     for (const [key, run] of queue) {
