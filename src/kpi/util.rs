@@ -289,3 +289,36 @@ impl RankIndex {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Interner;
+
+    /// Rolling back to a mark, across table growths, leaves exactly the first `n` keys: they keep
+    /// their ids, the others are unknown and get fresh ids from `n` again.
+    #[test]
+    fn interner_truncate_restores_the_prefix() {
+        let mut t = Interner::default();
+        let id = |t: &mut Interner, s: &str| t.intern_capped(s, usize::MAX, 256).unwrap();
+        for i in 0..40 {
+            assert_eq!(id(&mut t, &format!("k{i}")), i);
+        }
+        // 40 → 1,000 keys grows the slot table several times
+        for i in 40..1000 {
+            id(&mut t, &format!("k{i}"));
+        }
+        t.truncate(40);
+        assert_eq!(t.len(), 40);
+        for i in 0..40 {
+            assert_eq!(id(&mut t, &format!("k{i}")), i);
+            assert_eq!(t.name(i), format!("k{i}"));
+        }
+        assert_eq!(t.name(40), "");
+        assert_eq!(id(&mut t, "k999"), 40);
+        assert_eq!(id(&mut t, "k41"), 41);
+        assert_eq!(t.len(), 42);
+        t.truncate(0);
+        assert_eq!((t.len(), t.name(0)), (0, ""));
+        assert_eq!(id(&mut t, "k5"), 0);
+    }
+}

@@ -299,6 +299,8 @@ struct EventReader {
     is_array: js_sys::Function,
     /// `Map.prototype.get`.
     map_get: js_sys::Function,
+    /// `Object.entries` (one catching call runs every getter of a plain object at once).
+    entries: js_sys::Function,
 }
 
 impl EventReader {
@@ -315,6 +317,7 @@ impl EventReader {
         Ok(EventReader {
             is_array: get(&Array::new().constructor(), "isArray").map_err(fail)?,
             map_get: get(&js_sys::Map::new(), "get").map_err(fail)?,
+            entries: get(&js_sys::Object::new().constructor(), "entries").map_err(fail)?,
         })
     }
 
@@ -352,10 +355,25 @@ impl EventReader {
             for f in Event::JSON_FIELDS {
                 put(f, self.map_get.call1(item, &JsValue::from_str(f)));
             }
+        } else if let Ok(e) = self.entries.call1(&JsValue::UNDEFINED, item) {
+            // the usual case: own enumerable string keys (inherited fields are not read), every
+            // getter already run; the pairs are plain arrays, reading them cannot throw
+            let e: Array = e.unchecked_into();
+            for i in 0..e.length() {
+                let pair: Array = e.get(i).unchecked_into();
+                let Some(name) = pair.get(0).as_string() else {
+                    continue;
+                };
+                if let Some(f) = Event::JSON_FIELDS.iter().find(|f| **f == name) {
+                    put(f, Ok(pair.get(1)));
+                }
+            }
         } else {
-            // own keys only (inherited fields are not read), in any order
+            // a getter or a Proxy trap threw: read the known fields one at a time (a throw on an
+            // unknown field is ignored like the field)
             let keys = Reflect::own_keys(item).map_err(|_| not_object)?;
-            for k in keys.iter() {
+            for i in 0..keys.length() {
+                let k = keys.get(i);
                 let Some(name) = k.as_string() else { continue };
                 if let Some(f) = Event::JSON_FIELDS.iter().find(|f| **f == name) {
                     put(f, Reflect::get(item, &k));
@@ -375,12 +393,6 @@ impl EventReader {
     /// core).
     fn scalar(&self, v: &JsValue) -> Option<serde_json::Value> {
         use serde_json::Value;
-        if v.is_null() {
-            return Some(Value::Null);
-        }
-        if let Some(b) = v.as_bool() {
-            return Some(Value::Bool(b));
-        }
         if let Some(x) = v.as_f64() {
             if !x.is_finite() {
                 return None;
@@ -395,6 +407,12 @@ impl EventReader {
         }
         if let Some(s) = v.as_string() {
             return Some(Value::String(s));
+        }
+        if v.is_null() {
+            return Some(Value::Null);
+        }
+        if let Some(b) = v.as_bool() {
+            return Some(Value::Bool(b));
         }
         if v.is_bigint() {
             return Some(match (i64::try_from(v.clone()), u64::try_from(v.clone())) {
@@ -567,7 +585,13 @@ impl Room {
             )
         })?;
         let js = EventReader::new()?;
-        let values: Vec<_> = array.iter().map(|item| js.read(&item)).collect();
+        let values: Vec<_> = (0..array.length())
+            .map(|i| match Reflect::get(&array, &JsValue::from(i)) {
+                Ok(item) => js.read(&item),
+                // an index getter or a Proxy trap of the array threw
+                Err(_) => Err(kpi::IngestError::new("", kpi::ErrorReason::NotAnObject)),
+            })
+            .collect();
         to_js(&self.inner.ingest_decoded(&values))
     }
 

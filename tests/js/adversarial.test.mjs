@@ -121,6 +121,9 @@ const OBJECT_CASES = [
   ['viewer as a function', like({ viewer: () => 'u2' }), r('viewer', 'wrong_type')],
   ['viewer as a cyclic object (not walked)', (() => { const v = {}; v.v = v; return like({ viewer: v }); })(), r('viewer', 'wrong_type')],
   ['a Symbol-keyed property (ignored)', { ...like(), [Symbol('x')]: 1 }, { as: like() }],
+  ['a getter that throws on an unknown field (ignored like the field)', (() => { const e = like(); Object.defineProperty(e, 'extra', { enumerable: true, get() { throw new Error('boom'); } }); return e; })(), { as: like() }],
+  ['a getter that throws on viewer (viewer wrong_type)', (() => { const e = like(); Object.defineProperty(e, 'viewer', { enumerable: true, get() { throw new Error('boom'); } }); return e; })(), r('viewer', 'wrong_type')],
+  ['a non-enumerable own field (not read, as JSON.stringify)', (() => { const e = like(); Object.defineProperty(e, 'amount', { enumerable: false, value: -5 }); return e; })(), { as: like() }],
   ['viewer as a nested object', like({ viewer: { id: 'u2' } }), r('viewer', 'wrong_type')],
   ['viewer negative', like({ viewer: -7 }), r('viewer', 'negative')],
   ['viewer with a lone surrogate (becomes U+FFFD)', like({ viewer: '\ud800' }), { as: like({ viewer: '\ufffd' }) }],
@@ -151,6 +154,14 @@ for (const [name, event, expect, todo] of OBJECT_CASES) {
     check(name, rm.ingest(batch), rm, expect, 3);
   });
 }
+
+test('objects: an index getter of the events array that throws rejects that element (not_an_object), the rest kept', () => {
+  const rm = room();
+  const batch = [VALID[0], VALID[1], null, VALID[2], VALID[3]];
+  Object.defineProperty(batch, 2, { get() { throw new Error('boom'); } });
+  check('index getter', rm.ingest(batch), rm, r('', 'not_an_object'), 3);
+  assert.equal(rm.ingest([like({ id: 'after' })]).accepted, 1); // the room is not left borrowed
+});
 
 // ---------------------------------------------------------------------------------------------
 // Objects that could take the instance down: each in a Worker with its own wasm instance. The
