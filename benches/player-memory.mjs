@@ -223,7 +223,7 @@ console.log(`monitor       JS heap over baseline   wasm memory (touched)      to
 for (const r of rows) {
   console.log(`${r.monitor.padEnd(12)} ${MiB(r.js_heap_over_baseline_bytes).toFixed(2).padStart(10)} MiB ${MiB(r.wasm_memory_bytes).toFixed(2).padStart(10)} MiB (${MiB(r.wasm_touched_bytes).toFixed(2)}) ${MiB(r.total_bytes).toFixed(2).padStart(8)} MiB (${MiB(r.total_touched_bytes).toFixed(2)}) ${(r.growth_bytes / 1024).toFixed(0).padStart(10)} KiB ${r1(r.script_ms_per_hour).toString().padStart(12)}`);
 }
-console.log('wasm memory = the player module\'s linear memory (memory.buffer.byteLength, allocated at instantiation: Rust\'s 1 MiB wasm stack + data + heap); touched = its 4 KiB pages holding any non-zero byte');
+console.log('wasm memory = the player module\'s linear memory (memory.buffer.byteLength, allocated at instantiation: the 64 KiB wasm stack of scripts/build.sh + data + heap); touched = its 4 KiB pages holding any non-zero byte');
 const ratio = { memory: lk.total_bytes / mux.total_bytes, memory_touched: lk.total_touched_bytes / mux.total_bytes, script: lk.script_ms_per_hour / mux.script_ms_per_hour };
 console.log(`ratio livekpi / mux-embed: memory ${ratio.memory.toFixed(3)} (touched ${ratio.memory_touched.toFixed(3)}), script time ${ratio.script.toFixed(3)}`);
 console.log(`livekpi saw: ${JSON.stringify({ stallCount: runs.livekpi.state.metrics?.stallCount, playingMs: runs.livekpi.state.metrics?.playingMs, frames: runs.livekpi.state.frames })}; mux beacons answered locally: ${runs['mux-embed'].beacons}; page errors: ${Object.values(runs).reduce((a, r) => a + r.errors.length, 0)}`);

@@ -21,8 +21,14 @@ for entry in "${entries[@]}"; do
   # player: `release` (opt-level z, size first); console: `console` (opt-level 3, speed first).
   profile=release; opt=-Oz
   [ "$entry" = console ] && { profile=console; opt=-O3; }
-  cargo build --quiet --profile "$profile" --target wasm32-unknown-unknown --no-default-features \
-    --features "$entry" --target-dir "target/$entry"
+  # The player links a 64 KiB wasm stack instead of rustc's 1 MiB default (most of its memory):
+  # its deepest use, measured by scripts/stack-depth.mjs, is far below (see there). Rust's
+  # wasm32 layout puts the stack first, at the bottom of memory, so an overflow traps (out of
+  # bounds) rather than corrupting data. Only this build: target/player is its own target dir.
+  flags=${RUSTFLAGS:-}
+  [ "$entry" = player ] && flags="$flags -C link-arg=-zstack-size=65536"
+  RUSTFLAGS="$flags" cargo build --quiet --profile "$profile" --target wasm32-unknown-unknown \
+    --no-default-features --features "$entry" --target-dir "target/$entry"
   out="pkg/dist/$entry"
   rm -rf "$out"
   wasm-bindgen --target web --weak-refs --out-dir "$out" --out-name "livekpi_$entry" \

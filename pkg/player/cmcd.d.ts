@@ -75,3 +75,22 @@ export interface CmcdEventData {
 export declare function encodeCmcdEvent(data: CmcdEventData): string | undefined;
 /** The CTA-5004-B play state (`sta`) of the monitor's metrics; undefined before any play intent. */
 export declare function playState(metrics: import('./index.js').QoeMetrics, paused: boolean, seeking: boolean): string | undefined;
+
+/**
+ * CMCD-keyed data of one v1 request (raw numbers, rounded by the encoder; NaN / negative /
+ * undefined = not sent): `bl` buffer ms, `br` encoded bitrate kbit/s, `tb` top bitrate kbit/s,
+ * `mtp` measured throughput kbit/s, `rtp` requested maximum throughput kbit/s, `d` object
+ * duration ms, `dl` deadline ms, `pr` playback rate; flags `bs`, `su`; tokens `ot`, `sf`, `st`
+ * (`ll` is written `l` in v1); strings `sid`, `cid` (≤ 64 printable ASCII), `nor` (next object,
+ * URL-encoded in its quotes, ≤ 2048 UTF-8 bytes), `nrr` (byte range).
+ */
+export interface CmcdRequestData {
+  bl?: number; br?: number; tb?: number; mtp?: number; rtp?: number; d?: number; dl?: number; pr?: number;
+  bs?: boolean; su?: boolean;
+  ot?: 'm' | 'a' | 'v' | 'av' | 'i' | 'c' | 'tt' | 'k' | 'o'; sf?: 'd' | 'h' | 's' | 'o'; st?: 'v' | 'l' | 'll';
+  sid?: string; cid?: string; nor?: string; nrr?: string;
+}
+/** The CMCD v1 query-argument value (URL-encoded; `CMCD=` + this), by the crate's `cmcd::encode_v1_query` rules. */
+export declare function encodeCmcdQuery(data: CmcdRequestData): string;
+/** The CMCD v1 headers (`CMCD-Object`, `-Request`, `-Session`, `-Status`; empty ones left out), by `cmcd::encode_v1_headers`. */
+export declare function encodeCmcdHeaders(data: CmcdRequestData): Partial<Record<'CMCD-Object' | 'CMCD-Request' | 'CMCD-Session' | 'CMCD-Status', string>>;

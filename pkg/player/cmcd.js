@@ -1,8 +1,11 @@
 // livekpi/player/cmcd: CMCD from livekpi/player (docs/cmcd.md), a separate entry so that pages
 // that send no CMCD download none of this:
 //   - `cmcdHls(hls, { mode })`: an adapter for `attach` that puts CMCD v1 (CTA-5004) on every
-//     playlist and segment request hls.js makes (query or header mode), written by the player's
-//     wasm from the monitor's state and what hls.js knows of the requested object;
+//     playlist and segment request hls.js makes (query or header mode), written here (not in
+//     the player's wasm) from the monitor's state and what hls.js knows of the requested object
+//     by an encoder that writes exactly what the crate's `cmcd::encode_v1_query` /
+//     `encode_v1_headers` write (tests/js/cmcd-v1.test.mjs); loading this entry also makes
+//     livekpi/player's `qoe.cmcdQuery()` work;
 //   - `reportCmcdEvents(qoe, video, { url })`: CMCD v2 event-mode reports (CTA-5004-B), from
 //     what the monitor measured, POSTed in batches to a reporting endpoint. Its encoder is here
 //     (not in the wasm) and writes exactly what the crate's `cmcd::encode_v2_event` writes:
@@ -100,6 +103,101 @@ function cmcdLoaders(hls, write) {
 }
 
 
+// ---- the v1 request-payload encoder (the rules of src/cmcd's `write_v1`, which stays the
+// reference: tests/js/cmcd-v1.test.mjs compares the two over generated inputs byte for byte) ----
+
+const OT = ['m', 'a', 'v', 'av', 'i', 'c', 'tt', 'k', 'o']; // object type codes 1..9
+const SHARDS = ['CMCD-Object', 'CMCD-Request', 'CMCD-Session', 'CMCD-Status'];
+const utf8 = new TextEncoder();
+/** `s` is a CMCD `nrr` byte range: `<start>-`, `<start>-<end>` or `-<suffix>`, ≤ 64 characters. */
+const rangeOk = (s) => typeof s === 'string' && s.length <= 64 && s !== '-' && /^[0-9]*-[0-9]*$/.test(s);
+
+/**
+ * The CMCD v1 members of CMCD-keyed data (raw numbers; `bs`, `su` booleans; `ot`, `sf`, `st`
+ * tokens) in key order, each as [header shard (0 Object, 1 Request, 2 Session, 3 Status),
+ * member]: integers rounded (`bl`, `dl`, `mtp`, `rtp` to 100), invalid values omitted, `pr`
+ * only when ≠ 1, `st` `ll` written `l`, `nor` URL-encoded inside its quotes.
+ */
+function v1Members(d) {
+  const out = [];
+  const put = (shard, k, v) => { if (v !== undefined) out.push([shard, v === true ? k : `${k}=${v}`]); };
+  const nor = typeof d.nor === 'string' ? d.nor.toWellFormed?.() ?? d.nor : '';
+  const pr = decimal(d.pr);
+  put(1, 'bl', round(d.bl, 100));
+  put(0, 'br', round(d.br));
+  put(3, 'bs', d.bs ? true : undefined);
+  put(2, 'cid', text(d.cid, 64) ? quote(d.cid) : undefined);
+  put(0, 'd', round(d.d));
+  put(1, 'dl', round(d.dl, 100));
+  put(1, 'mtp', round(d.mtp, 100));
+  put(1, 'nor', nor && utf8.encode(nor).length <= 2048 ? `"${encodeURIComponent(nor)}"` : undefined);
+  put(1, 'nrr', rangeOk(d.nrr) ? `"${d.nrr}"` : undefined);
+  put(0, 'ot', OT.includes(d.ot) ? d.ot : undefined);
+  put(2, 'pr', pr !== '1.0' ? pr : undefined);
+  put(3, 'rtp', round(d.rtp, 100));
+  put(2, 'sf', ['d', 'h', 's', 'o'].includes(d.sf) ? d.sf : undefined);
+  put(2, 'sid', text(d.sid, 64) ? quote(d.sid) : undefined);
+  put(2, 'st', d.st === 'v' ? 'v' : d.st === 'l' || d.st === 'll' ? 'l' : undefined);
+  put(1, 'su', d.su ? true : undefined);
+  put(0, 'tb', round(d.tb));
+  return out;
+}
+
+/** The CMCD v1 query-argument value of CMCD-keyed data (URL-encoded; the URL gets `CMCD=` + this). */
+export function encodeCmcdQuery(d) {
+  return encodeURIComponent(v1Members(d).map((m) => m[1]).join(','));
+}
+
+/** The CMCD v1 headers of CMCD-keyed data (`CMCD-Object`, `-Request`, `-Session`, `-Status`; empty ones left out). */
+export function encodeCmcdHeaders(d) {
+  const h = {};
+  for (const [shard, m] of v1Members(d)) h[SHARDS[shard]] = h[SHARDS[shard]] ? `${h[SHARDS[shard]]},${m}` : m;
+  return Object.fromEntries(SHARDS.filter((n) => h[n]).map((n) => [n, h[n]]));
+}
+
+const known = (x) => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : undefined);
+
+/**
+ * The CMCD v1 writer of one view (one `sid`), made by livekpi/player's `attach` through the
+ * registration below: `request(info, o, roomId)` for an adapter (`{ query }` or `{ headers }`
+ * per `o.mode`), `query(...)` for `qoe.cmcdQuery`. From the monitor: `sid`, `su` (not started
+ * or stalled) and `bs` (a stall running, or started since the previous request: one mark for
+ * both); `cid` is fixed by the first request.
+ */
+function v1Writer(sessionId, metrics, video) {
+  let st; // stream type once a playlist was read
+  let cid;
+  let seen = null; // stall count at the previous request
+  const write = (info, headers, roomId, rtp, stream = st) => {
+    const m = metrics();
+    if (!m) return undefined;
+    cid ??= String(roomId ?? '');
+    const bs = m.stallOngoing || m.stallCount > (seen ?? 0);
+    seen = m.stallCount;
+    const rate = known(info.pr);
+    const bl = known(info.bl);
+    const d = {
+      bl, br: known(info.br), bs, cid, d: known(info.d), mtp: known(info.mtp), nor: info.nor,
+      dl: bl !== undefined && rate > 0 ? bl / rate : undefined, ot: OT[info.ot - 1], pr: rate,
+      rtp: known(rtp), sf: 'h', sid: sessionId, st: stream, su: !m.started || m.stallOngoing, tb: known(info.tb),
+    };
+    return headers ? encodeCmcdHeaders(d) : encodeCmcdQuery(d);
+  };
+  return {
+    request: (info, o = {}, roomId = '') => {
+      if (info.live !== undefined) st = info.live ? 'l' : 'v';
+      const headers = o.mode === 'headers';
+      const v = write({ ...info, pr: video.playbackRate }, headers, o.contentId ?? roomId, o.rtpFactor > 0 ? info.br * o.rtpFactor : NaN);
+      return !v ? undefined : headers ? (Object.keys(v).length ? { headers: v } : undefined) : { query: v };
+    },
+    query: (roomId, bl, mtp, tb, d) => write({ bl, tb, mtp, d }, false, roomId, NaN, 'l') ?? '',
+  };
+}
+
+// livekpi/player finds the v1 writer here once this entry is loaded (no import between the two
+// bundles): its `sink.cmcd` (the adapter's hook) and `qoe.cmcdQuery()` call it.
+globalThis[Symbol.for('livekpi.cmcd.v1')] = v1Writer;
+
 /**
  * An adapter for `attach` (next to `hlsjs(hls)`): CMCD v1 on every request of `hls`, in
  * `options.mode` 'query' (default) or 'headers'; `contentId` (default the `roomId`) and
@@ -132,6 +230,7 @@ const decimal = (x) => {
   const f = Math.floor(s);
   const d = s - f;
   const m = d > 0.5 || (d === 0.5 && f % 2 === 1) ? f + 1 : f;
+  if (m >= 1e15) return undefined;
   const frac = String(m % 1000).padStart(3, '0').replace(/0{1,2}$/, '');
   return `${Math.floor(m / 1000)}.${frac}`;
 };

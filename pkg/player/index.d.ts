@@ -58,9 +58,9 @@ export interface AdapterSink {
   error(code: number, fatal: boolean): void;
   liveEdge(read: () => number | undefined): void;
   /**
-   * The CMCD v1 payload for one request the adapter is about to make, written by the player's
-   * wasm from the monitor's state and `request` (undefined until the wasm module is ready). Used
-   * by `cmcdHls` of `livekpi/player/cmcd`.
+   * The CMCD v1 payload for one request the adapter is about to make, from the monitor's state
+   * and `request`, written by `livekpi/player/cmcd` (undefined until that entry is loaded and the
+   * wasm module is ready). Used by `cmcdHls` of `livekpi/player/cmcd`.
    */
   cmcd(request: CmcdRequestInfo, options?: CmcdOptions): { query: string } | { headers: Record<string, string> } | undefined;
 }
@@ -157,7 +157,11 @@ export interface QoeHandle {
   upstream(): UpstreamStatus | null;
   /** Sends a summary now (also done every `flushIntervalMs`). */
   flush(): void;
-  /** The CMCD v1 query-argument value for a media request (`CMCD=` + this); empty until the wasm module is ready. */
+  /**
+   * The CMCD v1 query-argument value for a media request (`CMCD=` + this). Written by
+   * `livekpi/player/cmcd` (import it once, e.g. `import 'livekpi/player/cmcd'`): empty until that
+   * entry is loaded and the wasm module is ready.
+   */
   cmcdQuery(bufferMs?: number, throughputKbps?: number, topBitrateKbps?: number, objectDurationMs?: number): string;
   /**
    * Removes every listener, callback and timer and sends the view's final summary. The handle

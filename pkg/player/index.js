@@ -25,7 +25,6 @@ export const ready = init()
   .then(() => (wasmOk = true), () => false);
 
 import { startUplink } from './uplink.js';
-import { startCmcd } from './cmcd-v1.js';
 
 export { newSessionId, version, buildFeatures } from '../dist/player/livekpi_player.js';
 
@@ -90,7 +89,10 @@ export function attach(video, options = {}) {
   let liveEdgeFn = null;
   let sessionId = null;
   let uplink = null; // summary delivery (options.collectorUrl + options.roomId), see uplink.js
-  let cmcd = null; // CMCD v1 writer, see cmcd-v1.js (its hls.js adapter: livekpi/player/cmcd)
+  // The view's CMCD v1 writer: it lives in livekpi/player/cmcd (so pages that send no CMCD
+  // download none of it), which registers itself under this symbol when loaded.
+  let cmcd = null;
+  const cmcdV1 = () => (cmcd ??= (monitor && globalThis[Symbol.for('livekpi.cmcd.v1')]?.(sessionId, handle.metrics, video)) || null);
   const detachers = [];
 
   let faulted = false;
@@ -245,7 +247,7 @@ export function attach(video, options = {}) {
     segmentTtfb: guard((ms) => emit('segmentTtfb', now(), ms)),
     error: guard((code, fatal) => emit('error', now(), code, fatal ? 1 : 0)),
     liveEdge: guard((fn) => { liveEdgeFn = fn; }),
-    cmcd: guard((info, o) => cmcd?.request(info, o, options.roomId)),
+    cmcd: guard((info, o) => cmcdV1()?.request(info, o, options.roomId)),
   };
 
   const handle = {
@@ -290,10 +292,11 @@ export function attach(video, options = {}) {
     /**
      * The CMCD v1 query-argument value for a media request (`CMCD=` + this), from the monitor's
      * state and what the player knows (buffer ms, measured throughput kbit/s, top bitrate kbit/s,
-     * object duration ms; undefined = unknown). Empty until the wasm module is ready.
+     * object duration ms; undefined = unknown). Written by livekpi/player/cmcd: empty until that
+     * entry is loaded and the wasm module is ready.
      */
     cmcdQuery: guard((bufferMs, throughputKbps, topBitrateKbps, objectDurationMs) =>
-      cmcd?.query(options.roomId, bufferMs, throughputKbps, topBitrateKbps, objectDurationMs) ?? ''),
+      cmcdV1()?.query(options.roomId, bufferMs, throughputKbps, topBitrateKbps, objectDurationMs) ?? ''),
     /** Removes every listener, callback and timer. The handle stays readable (as of now). */
     detach: guard(() => {
       // One end time for the view's final summary and the handle's frozen reads.
@@ -362,7 +365,7 @@ export function attach(video, options = {}) {
       }
     }
     sessionId = uplink?.sessionId ?? newSessionId();
-    cmcd = startCmcd(monitor, sessionId, now, video);
+    cmcd = null; // a new view: a new CMCD v1 writer (sid, bs mark) on first use
     if (envBits) emit('degraded', t0, envBits);
     for (const [t, a, b, c] of probes.splice(0)) emit('timeSync', t, a, b, c);
     if (document.visibilityState === 'hidden') emit('visibility', t0, 1);
