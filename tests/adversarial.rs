@@ -1963,18 +1963,25 @@ fn summary_cases() -> Vec<SumCase> {
             summ(9, ROOM, 2, 1, 10_000, false),
             Err(("after_final", "seq")),
         ),
+        // policy (finding 7): the ledger is keyed by (room, session id), so a session id reused
+        // in another room is a new session there, counted from zero; the other room's session
+        // is untouched (merger_state compares both rooms with the control)
         merge(
             "session id reused in another room with a higher seq",
             vec![summ(9, "room-b", 1, 0, 60_000, false)],
             summ(9, ROOM, 2, 0, 30_000, false),
-            Err(("non_monotone", "watch_ms")),
+            Ok(Ingested::Applied),
         ),
-        // policy: the ledger is keyed by session id alone, so a session id reused in another
-        // room continues the first room's session there (its view is not counted again)
         merge(
             "session id reused in another room, larger counters",
             vec![summ(9, "room-b", 1, 0, 30_000, false)],
             summ(9, ROOM, 2, 0, 60_000, false),
+            Ok(Ingested::Applied),
+        ),
+        merge(
+            "session id of a finished session reused in another room",
+            vec![summ(9, "room-b", 1, 0, 30_000, true)],
+            summ(9, ROOM, 2, 1, 10_000, false),
             Ok(Ingested::Applied),
         ),
     ]);

@@ -105,6 +105,7 @@ const REASONS = {
   bad_region: 'region empty, longer than 64 bytes or with characters outside letters, digits and . _ : / - space',
   after_final: 'summary after the final one of the session',
   room_mismatch: 'room_id differs from the room the summary was sent to',
+  out_of_window: 'summary end time too far from the collector clock',
   wrong_room: 'the room is not the room of the ingest token',
   token_missing: 'an ingest token is required (Authorization: Bearer, or the token query argument)',
   token_malformed: 'the ingest token is malformed',
@@ -313,7 +314,7 @@ function record(region, bytes) {
 export function createCollector({
   logDir, collectorId = 'collector', maxBodyBytes = MAX_BODY_BYTES,
   auth, secret, allowedOrigins = [], allowSameOrigin = true, rateLimit, clientAddress,
-  now = Date.now,
+  now = Date.now, merger: mergerOptions = {},
 } = {}) {
   if (!logDir) throw new Error('createCollector: logDir is required');
   const configured = secret ?? process.env[SECRET_ENV];
@@ -327,6 +328,8 @@ export function createCollector({
   const limiter = rateLimit === false ? null
     : rateLimit || mode === 'token' ? createRateLimiter({ ...DEFAULT_RATE_LIMIT, ...(rateLimit || {}) }) : null;
   const addressOf = clientAddress ?? ((req) => req.socket.remoteAddress ?? '');
+  // the time window is enforced (server time passed to ingest) when one of its bounds is set
+  const windowed = mergerOptions.windowPastMs !== undefined || mergerOptions.windowFutureMs !== undefined;
 
   const dir = resolve(logDir);
   mkdirSync(dir, { recursive: true });
@@ -357,7 +360,10 @@ export function createCollector({
     try { fsyncSync(dfd); } catch { /* some filesystems refuse directory fsync */ } finally { closeSync(dfd); }
     fd = openSync(logPath, 'a');
     merger?.free();
-    merger = new SummaryMerger({ collector: collectorId });
+    // caps and time window (maxRegionsPerRoom, maxMinuteRowsPerRoom, windowPastMs,
+    // windowFutureMs: SummaryMergerOptions); the log replay below passes no server time, so
+    // what was acknowledged is applied again whenever the collector restarts
+    merger = new SummaryMerger({ ...mergerOptions, collector: collectorId });
     log.replayed = 0;
     for (const r of records) {
       try {
@@ -450,7 +456,7 @@ export function createCollector({
   function accept(res, bytes, region, room, tokenRoom, headers) {
     let outcome;
     try {
-      outcome = merger.ingest(bytes, region, tokenRoom ?? room);
+      outcome = merger.ingest(bytes, region, tokenRoom ?? room, windowed ? now() : undefined);
     } catch (e) {
       if (e?.name !== 'LivekpiError') throw e;
       if (tokenRoom !== undefined && e.code === 'room_mismatch') return reject(res, 403, 'wrong_room', 'room_id', headers);

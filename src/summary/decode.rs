@@ -3,7 +3,7 @@
 
 use super::wire::{
     unzigzag, Counter, Limit, State, Summary, Totals, COUNTERS, COUNTER_FIELDS, COUNTER_LIMITS,
-    COUNTER_NAMES, FLAG_FINAL, F_BITRATE, F_FAILURE_CODE, F_LATENCY, F_LIVE_EDGE,
+    COUNTER_NAMES, FLAG_FINAL, F_BITRATE, F_DEGRADED, F_FAILURE_CODE, F_LATENCY, F_LIVE_EDGE,
     F_LOAD_TO_FIRST_FRAME, F_RTT, F_STARTUP, F_STARTUP_FLAGS, MAGIC, MAX_MESSAGE_BYTES,
     MAX_ROOM_ID_BYTES, MAX_SPAN_MS, MAX_TIME_MS, STARTUP_AUTOPLAY_BLOCKED, STARTUP_HIDDEN,
     STARTUP_PRELOADED, VERSION, WIRE_BYTES, WIRE_FIXED32, WIRE_FIXED64, WIRE_VARINT,
@@ -242,7 +242,7 @@ pub fn decode(bytes: &[u8]) -> Result<Summary<'_>, DecodeError> {
     let mut delta = Totals::ZERO;
     let mut seen_counters: u32 = 0;
     let mut state = State::default();
-    let mut seen_state: u8 = 0;
+    let mut seen_state: u16 = 0;
     while !r.at_end() {
         let tag = r.varint("tag")?;
         let field = tag >> 3;
@@ -294,7 +294,7 @@ pub fn decode(bytes: &[u8]) -> Result<Summary<'_>, DecodeError> {
 }
 
 /// State field numbers in slot order (the order of [`STATE_NAMES`]).
-const STATE_FIELDS: [u8; 8] = [
+const STATE_FIELDS: [u8; 9] = [
     F_LATENCY,
     F_LIVE_EDGE,
     F_BITRATE,
@@ -303,6 +303,7 @@ const STATE_FIELDS: [u8; 8] = [
     F_LOAD_TO_FIRST_FRAME,
     F_STARTUP_FLAGS,
     F_FAILURE_CODE,
+    F_DEGRADED,
 ];
 
 /// First slot code of a state field in [`SLOTS`].
@@ -325,7 +326,7 @@ const SLOTS: [u8; 64] = {
 };
 
 /// Wire name of each state field, by slot.
-const STATE_NAMES: [&str; 8] = [
+const STATE_NAMES: [&str; 9] = [
     "latency_ms",
     "live_edge_ms",
     "bitrate_kbps",
@@ -334,6 +335,7 @@ const STATE_NAMES: [&str; 8] = [
     "load_to_first_frame_ms",
     "startup_flags",
     "failure_code",
+    "degraded",
 ];
 
 /// Skips an unknown field of wire type `wire`.
@@ -379,7 +381,8 @@ fn set_state(st: &mut State, j: usize, v: u64) -> Result<(), DecodeError> {
             let all = u64::from(STARTUP_AUTOPLAY_BLOCKED | STARTUP_PRELOADED | STARTUP_HIDDEN);
             st.startup_flags = Some(within(all)? as u8);
         }
-        _ => st.failure_code = Some(within(u64::from(u32::MAX))? as u32),
+        7 => st.failure_code = Some(within(u64::from(u32::MAX))? as u32),
+        _ => st.degraded = Some(within(u64::from(u32::MAX))? as u32),
     }
     Ok(())
 }

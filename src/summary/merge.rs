@@ -9,8 +9,8 @@ use datasketches::kll::{KllFloat, KllSketch};
 
 use super::decode::{decode, DecodeError};
 use super::wire::{
-    Counter, Summary, Totals, COUNTERS, COUNTER_NAMES, STARTUP_AUTOPLAY_BLOCKED, STARTUP_HIDDEN,
-    STARTUP_PRELOADED,
+    Counter, Summary, Totals, COUNTERS, COUNTER_NAMES, DEGRADED_REASONS, STARTUP_AUTOPLAY_BLOCKED,
+    STARTUP_HIDDEN, STARTUP_PRELOADED,
 };
 
 /// `lg_k` of the distinct-viewer HLL sketch (4096 registers, ≈ 1.6 % relative standard error).
@@ -28,6 +28,9 @@ pub const SLOW_START_MS: u64 = 3000;
 pub const LEDGER_WINDOW: usize = 64;
 /// Largest region name, bytes.
 pub const MAX_REGION_BYTES: usize = 64;
+/// The region that collects a room's summaries from regions beyond
+/// [`MergerOptions::max_regions_per_room`].
+pub const OTHER_REGION: &str = "other";
 
 /// The 32 lowercase hex digits of a session id (the same text as [`crate::ids`]), the value whose
 /// UTF-8 bytes are hashed into the HLL sketch.
@@ -51,7 +54,7 @@ pub fn session_coupon(id: &[u8; 16]) -> Coupon {
 
 /// Every stable rejection code: the decoder's (`DecodeError::code`, in number order) then the
 /// ledger's and merger's (`MergeError::code`).
-pub const REJECTION_CODES: [&str; 20] = [
+pub const REJECTION_CODES: [&str; 21] = [
     "oversized",
     "truncated",
     "bad_magic",
@@ -72,6 +75,7 @@ pub const REJECTION_CODES: [&str; 20] = [
     "bad_region",
     "after_final",
     "room_mismatch",
+    "out_of_window",
 ];
 
 /// Why the ledger refused a (well-formed) summary.
@@ -93,6 +97,10 @@ pub enum MergeError {
     AfterFinal,
     /// `room_mismatch`: the summary's room id is not the room the request was addressed to.
     RoomMismatch,
+    /// `out_of_window`: the summary's client end time (`start_ms + span_ms`) is outside the
+    /// merger's time window around the server time of the request
+    /// ([`MergerOptions::window_past_ms`] / [`MergerOptions::window_future_ms`]).
+    OutOfWindow,
 }
 
 impl MergeError {
@@ -106,6 +114,7 @@ impl MergeError {
             MergeError::BadRegion => "bad_region",
             MergeError::AfterFinal => "after_final",
             MergeError::RoomMismatch => "room_mismatch",
+            MergeError::OutOfWindow => "out_of_window",
         }
     }
 
@@ -119,6 +128,9 @@ impl MergeError {
             MergeError::BadRegion => "region longer than 64 bytes",
             MergeError::AfterFinal => "summary newer than the session's final summary",
             MergeError::RoomMismatch => "room_id differs from the room the summary was sent to",
+            MergeError::OutOfWindow => {
+                "summary end time too far from the collector's clock (outside the time window)"
+            }
         }
     }
 
@@ -131,6 +143,7 @@ impl MergeError {
             MergeError::Overflow => "counters",
             MergeError::BadRegion => "region",
             MergeError::RoomMismatch => "room_id",
+            MergeError::OutOfWindow => "end_ms",
         }
     }
 }
@@ -184,6 +197,9 @@ pub struct Applied {
     pub startup: Option<StartupOutcome>,
     /// The view's final figures, the first time its final summary is applied.
     pub finished: Option<ViewFinal>,
+    /// Degraded-capability bits (`crate::qoe::DEGRADED_*`) this session reports for the first
+    /// time (each bit counts once per session).
+    pub degraded_new: u32,
 }
 
 /// What the ledger did with a summary.
@@ -210,6 +226,8 @@ struct SessionLedger {
     last_seq: u32,
     /// Cumulative counters at `last_seq`.
     last: Totals,
+    /// Degraded-capability bits reported so far (OR).
+    degraded: u32,
     /// (seq, cumulative) of older applied summaries (and of an adopted foreign base) with
     /// `seq ≥ min_base`, ascending; base 0 (all zero) is implicit while `min_base` is 0.
     older: Older,
@@ -274,12 +292,21 @@ impl Older {
 /// collector never applied was acknowledged elsewhere: its cumulative is taken as `cum(m)` (what
 /// was counted here), so the increment is D. Final state therefore depends only on the set of
 /// summaries received, not on their order or repetition.
+///
+/// Sessions are keyed by **(room, session id)**: a session id reused in another room is another
+/// session there (its own view, its own increments from zero), and summaries addressed to one
+/// room can never move, block or finish a session of another room. A player draws 128 random bits
+/// per view (`getrandom`, i.e. `crypto.getRandomValues`), so a legitimate reuse has probability
+/// ≈ n²/2¹²⁹; a reuse is a bug or a forgery, and keying by room confines it to the room whose
+/// ingest token it used (see `docs/summary-format.md`, "Sessions and rooms").
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {
-    /// Every session seen: open ones with their ledger (boxed: a finished session keeps only
-    /// the sequence number of its final summary, all that de-duplication needs afterwards).
-    /// One map, so that a summary costs one hash lookup.
-    sessions: HashMap<[u8; 16], Slot, IdHashBuilder>,
+    /// Every session seen, by (session id, room number): open ones with their ledger (boxed: a
+    /// finished session keeps only the sequence number of its final summary, all that
+    /// de-duplication needs afterwards). One map, so that a summary costs one session lookup.
+    sessions: HashMap<([u8; 16], u32), Slot, IdHashBuilder>,
+    /// Room id → room number (4 bytes per session key instead of the room id).
+    rooms: HashMap<String, u32, IdHashBuilder>,
 }
 
 /// Hashing of session ids (128 random bits from the player's CSPRNG): a seeded multiply-fold of
@@ -339,7 +366,7 @@ impl Ledger {
         Ledger::default()
     }
 
-    /// Number of sessions seen.
+    /// Number of sessions seen ((room, session id) pairs).
     pub fn sessions(&self) -> usize {
         self.sessions.len()
     }
@@ -347,7 +374,15 @@ impl Ledger {
     /// Places one decoded summary. On `Err` nothing changed.
     pub fn accept(&mut self, s: &Summary<'_>) -> Result<Verdict, MergeError> {
         use std::collections::hash_map::Entry;
-        match self.sessions.entry(s.session_id) {
+        let room = match self.rooms.get(s.room_id) {
+            Some(&r) => r,
+            None => {
+                let r = u32::try_from(self.rooms.len()).map_err(|_| MergeError::Overflow)?;
+                self.rooms.insert(s.room_id.to_owned(), r);
+                r
+            }
+        };
+        match self.sessions.entry((s.session_id, room)) {
             Entry::Occupied(mut o) => {
                 let slot = o.get_mut();
                 match slot {
@@ -370,6 +405,7 @@ impl Ledger {
                     min_base: 0,
                     last_seq: 0,
                     last: Totals::ZERO,
+                    degraded: 0,
                     older: Older::default(),
                 };
                 let v = Self::place(&mut sl, s, true)?;
@@ -456,6 +492,8 @@ impl Ledger {
         }
         sl.last_seq = s.seq;
         sl.last = cum;
+        let degraded_new = s.state.degraded.unwrap_or(0) & !sl.degraded;
+        sl.degraded |= degraded_new;
         let startup = first_outcome.then(|| StartupOutcome {
             started: cum.get(Counter::Started) > 0,
             startup_ms: s.state.startup_ms.filter(|_| cum.get(Counter::Started) > 0),
@@ -477,6 +515,7 @@ impl Ledger {
             new_session,
             startup,
             finished,
+            degraded_new,
         }))
     }
 }
@@ -527,6 +566,10 @@ pub struct Counters {
     pub hidden_during_startup: u64,
     /// Views whose final summary was applied.
     pub finished_views: u64,
+    /// Sessions reporting each degraded-capability reason (index = bit of
+    /// `crate::qoe::QoeMetrics::degraded`, names in `crate::qoe::DEGRADED_NAMES`), counted once
+    /// per session (per ledger, like `views`).
+    pub degraded: [u64; DEGRADED_REASONS],
 }
 
 impl Counters {
@@ -545,6 +588,9 @@ impl Counters {
             (&mut self.hidden_during_startup, o.hidden_during_startup),
             (&mut self.finished_views, o.finished_views),
         ] {
+            *a = a.saturating_add(b);
+        }
+        for (a, b) in self.degraded.iter_mut().zip(o.degraded) {
             *a = a.saturating_add(b);
         }
     }
@@ -724,6 +770,11 @@ impl Aggregate {
                 kll_add(&mut self.startup_ms, ms as f64);
             }
         }
+        if a.degraded_new != 0 {
+            for (i, n) in c.degraded.iter_mut().enumerate() {
+                *n += u64::from(a.degraded_new >> i & 1);
+            }
+        }
         if let Some(f) = a.finished {
             c.finished_views += 1;
             kll_add(&mut self.watch_ms, f.watch_ms as f64);
@@ -890,6 +941,56 @@ pub struct IngestStats {
     pub superseded: u64,
     /// Rejections by code.
     pub rejected: BTreeMap<&'static str, u64>,
+    /// Applied summaries from a region beyond the room's region cap, merged into
+    /// [`OTHER_REGION`].
+    pub region_overflow: u64,
+    /// Applied summaries whose new minute row would exceed the room's row cap: in the room and
+    /// region aggregates, in no minute row.
+    pub minute_overflow: u64,
+}
+
+/// Memory bounds and options of a [`Merger`] (each new region or client minute of a room costs an
+/// aggregate, ≈ 8.8 KB; see `docs/collector.md`, "Limits").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MergerOptions {
+    /// Keep per-minute aggregates ([`RoomAggregate::minutes`], the export rows). Default false.
+    pub minute_rows: bool,
+    /// Distinct regions kept per room (default 64). A summary from a further region is merged
+    /// into region [`OTHER_REGION`] (which is not counted in the cap) and counted in
+    /// [`IngestStats::region_overflow`].
+    pub max_regions_per_room: usize,
+    /// Minute rows kept per room, over all its regions (default 20,000: e.g. 10 regions × 33 h).
+    /// A summary that would open a further row is applied to the room and region aggregates but
+    /// to no minute row, and counted in [`IngestStats::minute_overflow`].
+    pub max_minute_rows_per_room: usize,
+    /// With a server time ([`Merger::ingest_at`]): a summary whose client end time is more than
+    /// this before it is rejected `out_of_window` (default 26 h: the longest span, 24 h, plus 2 h
+    /// of queueing and clock skew).
+    pub window_past_ms: u64,
+    /// With a server time: a summary whose client end time is more than this after it is
+    /// rejected `out_of_window` (default 1 h of client clock skew).
+    pub window_future_ms: u64,
+}
+
+/// Default of [`MergerOptions::max_regions_per_room`].
+pub const DEFAULT_MAX_REGIONS_PER_ROOM: usize = 64;
+/// Default of [`MergerOptions::max_minute_rows_per_room`].
+pub const DEFAULT_MAX_MINUTE_ROWS_PER_ROOM: usize = 20_000;
+/// Default of [`MergerOptions::window_past_ms`]: 26 h.
+pub const DEFAULT_WINDOW_PAST_MS: u64 = 26 * 3_600_000;
+/// Default of [`MergerOptions::window_future_ms`]: 1 h.
+pub const DEFAULT_WINDOW_FUTURE_MS: u64 = 3_600_000;
+
+impl Default for MergerOptions {
+    fn default() -> Self {
+        MergerOptions {
+            minute_rows: false,
+            max_regions_per_room: DEFAULT_MAX_REGIONS_PER_ROOM,
+            max_minute_rows_per_room: DEFAULT_MAX_MINUTE_ROWS_PER_ROOM,
+            window_past_ms: DEFAULT_WINDOW_PAST_MS,
+            window_future_ms: DEFAULT_WINDOW_FUTURE_MS,
+        }
+    }
 }
 
 /// A collector's merge state: one [`Ledger`] and the room / region aggregates.
@@ -898,7 +999,7 @@ pub struct Merger {
     ledger: Ledger,
     rooms: HashMap<String, RoomAggregate, IdHashBuilder>,
     stats: IngestStats,
-    minute_rows: bool,
+    options: MergerOptions,
 }
 
 impl Merger {
@@ -910,15 +1011,28 @@ impl Merger {
     /// An empty merger that also keeps per-minute aggregates ([`RoomAggregate::minutes`]): what
     /// a collector exports as rows per (room, region, minute).
     pub fn with_minute_rows() -> Merger {
-        Merger {
+        Merger::with_options(MergerOptions {
             minute_rows: true,
+            ..MergerOptions::default()
+        })
+    }
+
+    /// An empty merger with these options.
+    pub fn with_options(options: MergerOptions) -> Merger {
+        Merger {
+            options,
             ..Merger::default()
         }
     }
 
+    /// The options.
+    pub fn options(&self) -> &MergerOptions {
+        &self.options
+    }
+
     /// Whether per-minute aggregates are kept.
     pub fn keeps_minute_rows(&self) -> bool {
-        self.minute_rows
+        self.options.minute_rows
     }
 
     /// Decodes, de-duplicates and merges one message received from `region` (≤ 64 bytes, `""`
@@ -935,11 +1049,25 @@ impl Merger {
         region: &str,
         room: Option<&str>,
     ) -> Result<(Ingested, Summary<'b>), IngestError> {
+        self.ingest_at(bytes, region, room, None)
+    }
+
+    /// [`Self::ingest_to`] received at server time `now_ms` (epoch ms): when given, a summary
+    /// whose client end time is outside `[now − window_past_ms, now + window_future_ms]` is
+    /// rejected `out_of_window`. Pass `None` when replaying summaries accepted earlier (a
+    /// collector's log), so that what was acknowledged is applied again whatever the time.
+    pub fn ingest_at<'b>(
+        &mut self,
+        bytes: &'b [u8],
+        region: &str,
+        room: Option<&str>,
+        now_ms: Option<u64>,
+    ) -> Result<(Ingested, Summary<'b>), IngestError> {
         let r = decode(bytes).map_err(IngestError::Decode).and_then(|s| {
             if room.is_some_and(|r| r != s.room_id) {
                 return Err(IngestError::Merge(MergeError::RoomMismatch));
             }
-            self.ingest_summary(&s, region)
+            self.ingest_summary_at(&s, region, now_ms)
                 .map(|i| (i, s))
                 .map_err(IngestError::Merge)
         });
@@ -961,8 +1089,26 @@ impl Merger {
         s: &Summary<'_>,
         region: &str,
     ) -> Result<Ingested, MergeError> {
+        self.ingest_summary_at(s, region, None)
+    }
+
+    /// [`Self::ingest_summary`] at server time `now_ms` (see [`Self::ingest_at`]).
+    pub fn ingest_summary_at(
+        &mut self,
+        s: &Summary<'_>,
+        region: &str,
+        now_ms: Option<u64>,
+    ) -> Result<Ingested, MergeError> {
         if region.len() > MAX_REGION_BYTES {
             return Err(MergeError::BadRegion);
+        }
+        if let Some(now) = now_ms {
+            let end = s.end_ms();
+            if end < now.saturating_sub(self.options.window_past_ms)
+                || end > now.saturating_add(self.options.window_future_ms)
+            {
+                return Err(MergeError::OutOfWindow);
+            }
         }
         let applied = match self.ledger.accept(s)? {
             Verdict::Applied(a) => a,
@@ -982,18 +1128,37 @@ impl Merger {
             None => self.rooms.entry(s.room_id.to_owned()).or_default(),
         };
         room.total.apply(&applied, coupon);
+        let region = if room.regions.contains_key(region)
+            || room.regions.len() < self.options.max_regions_per_room
+        {
+            region
+        } else {
+            self.stats.region_overflow += 1;
+            OTHER_REGION
+        };
         let agg = match room.regions.get_mut(region) {
             Some(a) => a,
             None => room.regions.entry(region.to_owned()).or_default(),
         };
         agg.apply(&applied, coupon);
-        if self.minute_rows {
+        if self.options.minute_rows {
             let minute = s.end_ms() / MINUTE_MS * MINUTE_MS;
-            let mins = match room.minutes.get_mut(region) {
-                Some(m) => m,
-                None => room.minutes.entry(region.to_owned()).or_default(),
-            };
-            mins.entry(minute).or_default().apply(&applied, coupon);
+            let existing = room
+                .minutes
+                .get(region)
+                .is_some_and(|m| m.contains_key(&minute));
+            if existing
+                || room.minutes.values().map(BTreeMap::len).sum::<usize>()
+                    < self.options.max_minute_rows_per_room
+            {
+                let mins = match room.minutes.get_mut(region) {
+                    Some(m) => m,
+                    None => room.minutes.entry(region.to_owned()).or_default(),
+                };
+                mins.entry(minute).or_default().apply(&applied, coupon);
+            } else {
+                self.stats.minute_overflow += 1;
+            }
         }
         Ok(Ingested::Applied)
     }

@@ -34,9 +34,11 @@ pub use decode::{decode, DecodeError};
 #[cfg(feature = "console")]
 pub use merge::{
     session_coupon, session_hex, Aggregate, Applied, Counters, IdHashBuilder, IdHasher,
-    IngestError, IngestStats, Ingested, Kll, Ledger, MergeError, Merger, Rate, RoomAggregate,
-    StartupOutcome, Verdict, ViewFinal, FAST_START_MS, HLL_LG_K, HLL_TYPE, KLL_K, LEDGER_WINDOW,
-    MAX_REGION_BYTES, MINUTE_MS, REJECTION_CODES, SLOW_START_MS,
+    IngestError, IngestStats, Ingested, Kll, Ledger, MergeError, Merger, MergerOptions, Rate,
+    RoomAggregate, StartupOutcome, Verdict, ViewFinal, DEFAULT_MAX_MINUTE_ROWS_PER_ROOM,
+    DEFAULT_MAX_REGIONS_PER_ROOM, DEFAULT_WINDOW_FUTURE_MS, DEFAULT_WINDOW_PAST_MS, FAST_START_MS,
+    HLL_LG_K, HLL_TYPE, KLL_K, LEDGER_WINDOW, MAX_REGION_BYTES, MINUTE_MS, OTHER_REGION,
+    REJECTION_CODES, SLOW_START_MS,
 };
 #[cfg(feature = "console")]
 pub use view::{
@@ -46,10 +48,10 @@ pub use view::{
     FLAT_COUNTERS,
 };
 pub use wire::{
-    encode, Counter, State, Summary, Totals, ALL_COUNTERS, COUNTERS, COUNTER_NAMES, FLAG_FINAL,
-    MAGIC, MAX_MESSAGE_BYTES, MAX_ROOM_ID_BYTES, MAX_SPAN_MS, MAX_TIME_MS,
-    STARTUP_AUTOPLAY_BLOCKED, STARTUP_HIDDEN, STARTUP_PRELOADED, VERSION, WIRE_BYTES, WIRE_FIXED32,
-    WIRE_FIXED64, WIRE_VARINT,
+    encode, Counter, State, Summary, Totals, ALL_COUNTERS, COUNTERS, COUNTER_NAMES,
+    DEGRADED_REASONS, FLAG_FINAL, MAGIC, MAX_MESSAGE_BYTES, MAX_ROOM_ID_BYTES, MAX_SPAN_MS,
+    MAX_TIME_MS, STARTUP_AUTOPLAY_BLOCKED, STARTUP_HIDDEN, STARTUP_PRELOADED, VERSION, WIRE_BYTES,
+    WIRE_FIXED32, WIRE_FIXED64, WIRE_VARINT,
 };
 pub use writer::{state_from_metrics, totals_from_metrics, SummaryWriter, UNACKED_MEMORY};
 
@@ -88,6 +90,7 @@ impl serde::Serialize for Summary<'_> {
                     ("load_to_first_frame_ms", s.load_to_first_frame_ms),
                     ("startup_flags", s.startup_flags.map(u64::from)),
                     ("failure_code", s.failure_code.map(u64::from)),
+                    ("degraded", s.degraded.map(u64::from)),
                 ] {
                     if let Some(v) = v {
                         m.serialize_entry(k, &v)?;

@@ -359,6 +359,7 @@ fn arb_summary() -> impl Strategy<Value = (Vec<u8>, Summary<'static>)> {
                     live_edge_ms: edge.map(u64::from),
                     startup_flags: Some(3),
                     failure_code: Some(u32::MAX),
+                    degraded: edge.map(|e| u32::from(e) << 8),
                     ..State::default()
                 },
             };
@@ -866,6 +867,204 @@ mod console {
         assert_eq!((e.line, e.field), (2, "kll_watch_ms"));
         let e = parse_rows("{}\n").unwrap_err();
         assert_eq!((e.line, e.field), (1, "row"));
+    }
+
+    /// The degraded-reason columns are the monitor's `DEGRADED_NAMES`, bit order, snake_case.
+    #[test]
+    fn degraded_columns_follow_the_monitor_bits() {
+        let names: Vec<&str> = crate::qoe::DEGRADED_NAMES.split(',').collect();
+        assert_eq!(names.len(), DEGRADED_REASONS);
+        for (i, camel) in names.iter().enumerate() {
+            let mut snake = String::from("degraded_");
+            for ch in camel.chars() {
+                if ch.is_ascii_uppercase() {
+                    snake.push('_');
+                }
+                snake.push(ch.to_ascii_lowercase());
+            }
+            assert_eq!(
+                crate::summary::view::SUM_FIELDS[10 + COUNTERS + i],
+                snake,
+                "bit {i}"
+            );
+        }
+        assert_eq!(crate::qoe::DEGRADED_NO_BEACON, 1 << 2);
+    }
+
+    /// The degraded bits go on the wire only when non-zero, decode, and count once per session
+    /// and reason, per room and region, in the JSON view and the export rows.
+    #[test]
+    fn degraded_reasons_are_sent_decoded_and_counted_once_per_session() {
+        use crate::qoe::{DEGRADED_NO_BEACON, DEGRADED_NO_STORAGE, DEGRADED_NO_TIME_SYNC};
+        let plain = write(
+            &mut SummaryWriter::new(SID, "room", T0).unwrap(),
+            30.0,
+            &healthy(30.0),
+            false,
+        );
+        assert_eq!(decode(&plain).unwrap().state.degraded, None);
+        let m1 = QoeMetrics {
+            degraded: DEGRADED_NO_BEACON | DEGRADED_NO_STORAGE,
+            ..healthy(30.0)
+        };
+        let mut w = SummaryWriter::new(SID, "room", T0).unwrap();
+        let a = write(&mut w, 30.0, &m1, false);
+        // tag 44 (2 bytes) + value 12 (1 byte)
+        assert_eq!(a.len(), plain.len() + 3);
+        assert_eq!(decode(&a).unwrap().state.degraded, Some(12));
+        let v: serde_json::Value = serde_json::from_str(&to_json(&decode(&a).unwrap())).unwrap();
+        assert_eq!(v["state"]["degraded"], 12);
+        let m2 = QoeMetrics {
+            degraded: m1.degraded | DEGRADED_NO_TIME_SYNC | (1 << 20),
+            ..healthy(60.0)
+        };
+        let b = write(&mut w, 60.0, &m2, true);
+        let mut sid2 = SID;
+        sid2[0] = 0xee;
+        let mut w2 = SummaryWriter::new(sid2, "room", T0).unwrap();
+        let c = write(&mut w2, 30.0, &m1, false);
+
+        let mut m = Merger::with_minute_rows();
+        for (bytes, region) in [(&a, "north"), (&b, "north"), (&a, "north"), (&c, "south")] {
+            m.ingest(bytes, region).unwrap();
+        }
+        let r = m.room("room").unwrap();
+        let mut want = [0u64; DEGRADED_REASONS];
+        want[2] = 2;
+        want[3] = 2;
+        want[6] = 1;
+        assert_eq!(r.total.counters.degraded, want);
+        assert_eq!(
+            r.regions["north"].counters.degraded[..7],
+            [0, 0, 1, 1, 0, 0, 1]
+        );
+        assert_eq!(
+            r.regions["south"].counters.degraded[..7],
+            [0, 0, 1, 1, 0, 0, 0]
+        );
+        let view = serde_json::to_value(room_views(&m)).unwrap();
+        assert_eq!(view[0]["total"]["counters"]["degraded_no_beacon"], 2);
+        assert_eq!(view[0]["total"]["counters"]["degraded_no_time_sync"], 1);
+        let rows = export_rows(&m, "c1");
+        let text = export_ndjson(&rows);
+        assert!(text.contains("\"degraded_no_storage\":1"), "{text}");
+        let back = merge_rows(&parse_rows(&text).unwrap()).unwrap();
+        assert_eq!(back[0].total.counters.degraded_no_beacon, 2);
+        assert_eq!(back[0].total.counters.degraded_no_time_sync, 1);
+        // A row exported before the degraded columns existed still loads (counts 0).
+        let mut old: serde_json::Value =
+            serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        let o = old.as_object_mut().unwrap();
+        o.retain(|k, _| !k.starts_with("degraded_"));
+        let parsed = parse_rows(&old.to_string()).unwrap();
+        assert_eq!(parsed[0].degraded_no_beacon, 0);
+    }
+
+    /// Finding 7: the ledger is keyed by (room, session id). The same id in another room is
+    /// another session (its own view, counted from zero) and leaves the first room's untouched.
+    #[test]
+    fn session_ids_are_scoped_to_their_room() {
+        let mut w = SummaryWriter::new(SID, "room-b", T0).unwrap();
+        let b1 = write(&mut w, 30.0, &healthy(30.0), false);
+        let mut m = Merger::new();
+        m.ingest(&b1, "").unwrap();
+        let mut x = SummaryWriter::new(SID, "room-a", T0).unwrap();
+        let a1 = write(&mut x, 10.0, &healthy(10.0), true);
+        assert_eq!(m.ingest(&a1, "").unwrap(), Ingested::Applied);
+        let ra = &m.room("room-a").unwrap().total.counters;
+        assert_eq!((ra.views, ra.totals.get(Counter::WatchMs)), (1, 10_000));
+        // room-b's session goes on (not finished by room-a's final summary)
+        w.ack(1);
+        let b2 = write(&mut w, 60.0, &healthy(60.0), false);
+        assert_eq!(m.ingest(&b2, "").unwrap(), Ingested::Applied);
+        let rb = &m.room("room-b").unwrap().total.counters;
+        assert_eq!((rb.views, rb.totals.get(Counter::WatchMs)), (1, 60_000));
+        assert_eq!(m.ledger().sessions(), 2);
+        // and a replay of room-a's final summary is a duplicate there only
+        assert_eq!(m.ingest(&a1, "").unwrap(), Ingested::Duplicate);
+    }
+
+    /// Finding 6: regions beyond the cap go to `other`, minute rows beyond the cap to no row,
+    /// summaries outside the time window around the server clock are rejected `out_of_window`.
+    #[test]
+    fn caps_bound_regions_minute_rows_and_times() {
+        let opts = MergerOptions {
+            minute_rows: true,
+            max_regions_per_room: 3,
+            max_minute_rows_per_room: 5,
+            ..MergerOptions::default()
+        };
+        let mut m = Merger::with_options(opts);
+        let view = |i: u32, t_s: f64| {
+            let mut id = SID;
+            id[..4].copy_from_slice(&i.to_le_bytes());
+            let mut w = SummaryWriter::new(id, "room", T0).unwrap();
+            write(&mut w, t_s, &healthy(t_s), false)
+        };
+        // 10 sessions, each from a new region and ending in a new minute
+        for i in 0..10u32 {
+            let b = view(i, 30.0 + 60.0 * f64::from(i));
+            m.ingest(&b, &format!("r{i}")).unwrap();
+        }
+        let r = m.room("room").unwrap();
+        let names: Vec<&str> = r.regions.keys().map(String::as_str).collect();
+        assert_eq!(names, ["other", "r0", "r1", "r2"]);
+        assert_eq!(r.regions["other"].counters.views, 7);
+        assert_eq!(m.stats().region_overflow, 7);
+        let rows: usize = r.minutes.values().map(|x| x.len()).sum();
+        assert_eq!(rows, 5);
+        assert_eq!(m.stats().minute_overflow, 5);
+        // nothing is lost from the room or region aggregates
+        assert_eq!(r.total.counters.views, 10);
+        let by_region: u64 = r.regions.values().map(|a| a.counters.views).sum();
+        assert_eq!(by_region, 10);
+        // an existing row still takes summaries past the cap; a known region is not `other`
+        let again = view(100, 30.0);
+        m.ingest(&again, "r0").unwrap();
+        let r = m.room("room").unwrap();
+        assert_eq!(r.regions["r0"].counters.views, 2);
+        assert_eq!(m.stats().minute_overflow, 5);
+        assert_eq!(
+            MergerStats::of(&m).region_overflow,
+            m.stats().region_overflow
+        );
+
+        // the time window, with a server clock
+        let now = T0 as u64 + 30_000;
+        let mut m = Merger::with_minute_rows();
+        let ok = view(1, 30.0);
+        assert!(m.ingest_at(&ok, "", None, Some(now)).is_ok());
+        for (skew, what) in [
+            (
+                DEFAULT_WINDOW_PAST_MS + 1,
+                "client end 26 h + 1 ms before the server time",
+            ),
+            (
+                0u64.wrapping_sub(DEFAULT_WINDOW_FUTURE_MS + 1),
+                "1 h + 1 ms after",
+            ),
+        ] {
+            let e = m
+                .ingest_at(&view(2, 30.0), "", None, Some(now.wrapping_add(skew)))
+                .unwrap_err();
+            assert_eq!((e.code(), e.field()), ("out_of_window", "end_ms"), "{what}");
+        }
+        assert_eq!(m.stats().rejected.get("out_of_window"), Some(&2));
+        // at the edges: accepted
+        assert!(m
+            .ingest_at(&view(3, 30.0), "", None, Some(now + DEFAULT_WINDOW_PAST_MS))
+            .is_ok());
+        assert!(m
+            .ingest_at(
+                &view(4, 30.0),
+                "",
+                None,
+                Some(now - DEFAULT_WINDOW_FUTURE_MS)
+            )
+            .is_ok());
+        // without a clock (a log replay) no window applies
+        assert!(m.ingest_at(&view(5, 30.0), "", None, None).is_ok());
+        assert!(REJECTION_CODES.contains(&"out_of_window"));
     }
 
     #[test]

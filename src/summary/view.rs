@@ -16,10 +16,11 @@ use super::merge::{
     session_hex, Aggregate, Counters, IngestStats, Ingested, Kll, Merger, Rate, RoomAggregate,
 };
 use super::merge::{HLL_LG_K, HLL_TYPE};
-use super::wire::{Summary, Totals, COUNTERS, COUNTER_NAMES};
+use super::wire::{Summary, Totals, COUNTERS, COUNTER_NAMES, DEGRADED_REASONS};
 
-/// Number of exact sums in [`CounterSums`] (10 merge counts + the 25 per-view counters).
-pub const FLAT_COUNTERS: usize = 10 + COUNTERS;
+/// Number of exact sums in [`CounterSums`] (10 merge counts, the 25 per-view counters, the 9
+/// degraded-reason session counts).
+pub const FLAT_COUNTERS: usize = 10 + COUNTERS + DEGRADED_REASONS;
 
 /// Conversions between [`Counters`] and the flat sums of [`CounterSums`] / [`ExportRow`], from
 /// the field list.
@@ -165,6 +166,24 @@ pub struct CounterSums {
     pub startup_failure: u64,
     /// Views that failed after the first frame.
     pub playback_failure: u64,
+    /// Sessions reporting degraded capability: no `requestVideoFrameCallback` (progress from `timeupdate`).
+    pub degraded_no_frame_callbacks: u64,
+    /// Sessions reporting degraded capability: no `getVideoPlaybackQuality()` (dropped frames not measured).
+    pub degraded_no_playback_quality: u64,
+    /// Sessions reporting degraded capability: no `navigator.sendBeacon`.
+    pub degraded_no_beacon: u64,
+    /// Sessions reporting degraded capability: `localStorage` missing or throwing.
+    pub degraded_no_storage: u64,
+    /// Sessions reporting degraded capability: the media element left the document.
+    pub degraded_element_removed: u64,
+    /// Sessions reporting degraded capability: a monitor callback threw (contained).
+    pub degraded_fault: u64,
+    /// Sessions reporting degraded capability: every time-sync probe failed (latency on the client clock).
+    pub degraded_no_time_sync: u64,
+    /// Sessions reporting degraded capability: `performance.now` patched by the page.
+    pub degraded_clock_patched: u64,
+    /// Sessions reporting degraded capability: no `ResizeObserver`.
+    pub degraded_no_resize_observer: u64,
 }
 }
 
@@ -182,13 +201,16 @@ fn flat_values(c: &Counters) -> [u64; FLAT_COUNTERS] {
         c.hidden_during_startup,
         c.finished_views,
     ]);
-    v[10..].copy_from_slice(&c.totals.values);
+    v[10..10 + COUNTERS].copy_from_slice(&c.totals.values);
+    v[10 + COUNTERS..].copy_from_slice(&c.degraded);
     v
 }
 
 fn counters_from_flat(v: &[u64; FLAT_COUNTERS]) -> Counters {
     let mut totals = Totals::ZERO;
-    totals.values.copy_from_slice(&v[10..]);
+    totals.values.copy_from_slice(&v[10..10 + COUNTERS]);
+    let mut degraded = [0u64; DEGRADED_REASONS];
+    degraded.copy_from_slice(&v[10 + COUNTERS..]);
     Counters {
         views: v[0],
         attempts: v[1],
@@ -201,6 +223,7 @@ fn counters_from_flat(v: &[u64; FLAT_COUNTERS]) -> Counters {
         hidden_during_startup: v[8],
         finished_views: v[9],
         totals,
+        degraded,
     }
 }
 
@@ -508,6 +531,12 @@ pub struct MergerStats {
     pub rooms: u64,
     /// Export rows (room × region × minute) kept; 0 when minute rows are off.
     pub minute_rows: u64,
+    /// Applied summaries from a region beyond the room's region cap, merged into region
+    /// `other`.
+    pub region_overflow: u64,
+    /// Applied summaries that would have opened a minute row beyond the room's row cap (in the
+    /// room and region aggregates, in no export row).
+    pub minute_overflow: u64,
 }
 
 impl MergerStats {
@@ -535,6 +564,8 @@ impl MergerStats {
                 .flat_map(|r| r.minutes.values())
                 .map(|mins| mins.len() as u64)
                 .sum(),
+            region_overflow: s.region_overflow,
+            minute_overflow: s.minute_overflow,
         }
     }
 }
@@ -626,6 +657,33 @@ pub struct ExportRow {
     pub startup_failure: u64,
     /// Views that failed after the first frame.
     pub playback_failure: u64,
+    /// Sessions first reporting degraded capability in this row: no `requestVideoFrameCallback` (progress from `timeupdate`).
+    #[serde(default)]
+    pub degraded_no_frame_callbacks: u64,
+    /// Sessions first reporting degraded capability in this row: no `getVideoPlaybackQuality()` (dropped frames not measured).
+    #[serde(default)]
+    pub degraded_no_playback_quality: u64,
+    /// Sessions first reporting degraded capability in this row: no `navigator.sendBeacon`.
+    #[serde(default)]
+    pub degraded_no_beacon: u64,
+    /// Sessions first reporting degraded capability in this row: `localStorage` missing or throwing.
+    #[serde(default)]
+    pub degraded_no_storage: u64,
+    /// Sessions first reporting degraded capability in this row: the media element left the document.
+    #[serde(default)]
+    pub degraded_element_removed: u64,
+    /// Sessions first reporting degraded capability in this row: a monitor callback threw (contained).
+    #[serde(default)]
+    pub degraded_fault: u64,
+    /// Sessions first reporting degraded capability in this row: every time-sync probe failed (latency on the client clock).
+    #[serde(default)]
+    pub degraded_no_time_sync: u64,
+    /// Sessions first reporting degraded capability in this row: `performance.now` patched by the page.
+    #[serde(default)]
+    pub degraded_clock_patched: u64,
+    /// Sessions first reporting degraded capability in this row: no `ResizeObserver`.
+    #[serde(default)]
+    pub degraded_no_resize_observer: u64,
     /// This row's distinct viewers (HLL composite estimate; not additive across rows: union the
     /// sketches).
     pub distinct_viewers: f64,

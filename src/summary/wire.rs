@@ -150,6 +150,13 @@ pub(crate) const F_LOAD_TO_FIRST_FRAME: u8 = 41;
 pub(crate) const F_STARTUP_FLAGS: u8 = 42;
 /// Field number of the fatal error code.
 pub(crate) const F_FAILURE_CODE: u8 = 43;
+/// Field number of the monitor's degraded-capability bits.
+pub(crate) const F_DEGRADED: u8 = 44;
+
+/// Number of degraded-capability reasons the merger counts: bits 0..9 of
+/// [`crate::qoe::QoeMetrics::degraded`] (`DEGRADED_*`, names in [`crate::qoe::DEGRADED_NAMES`]).
+/// Higher bits (reasons added by a newer player) are accepted and not counted.
+pub const DEGRADED_REASONS: usize = 9;
 
 /// Startup flag: an autoplay attempt was blocked.
 pub const STARTUP_AUTOPLAY_BLOCKED: u8 = 0x01;
@@ -248,6 +255,10 @@ pub struct State {
     /// Code of the fatal error (MediaError 1..4 or player-specific). Sent while the acknowledged
     /// base has no failure.
     pub failure_code: Option<u32>,
+    /// What the monitor could not measure as designed: an OR of `crate::qoe::DEGRADED_*` bits,
+    /// accumulated over the view (so never fewer bits than an earlier summary). Sent when
+    /// non-zero; absent = fully capable (or a player older than this field).
+    pub degraded: Option<u32>,
 }
 
 /// One summary message. Counters in `delta` are the view's cumulative values at the end of the
@@ -349,4 +360,5 @@ pub fn encode(s: &Summary<'_>, out: &mut Vec<u8>) {
     put_opt(out, F_LOAD_TO_FIRST_FRAME, st.load_to_first_frame_ms);
     put_opt(out, F_STARTUP_FLAGS, st.startup_flags.map(u64::from));
     put_opt(out, F_FAILURE_CODE, st.failure_code.map(u64::from));
+    put_opt(out, F_DEGRADED, st.degraded.map(u64::from));
 }

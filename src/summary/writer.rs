@@ -102,6 +102,7 @@ pub fn state_from_metrics(m: &QoeMetrics) -> State {
         load_to_first_frame_ms: m.load_to_first_frame_ms.map(round_u),
         startup_flags: Some(flags),
         failure_code: (m.failure_code != 0).then_some(m.failure_code),
+        degraded: (m.degraded != 0).then_some(m.degraded),
     }
 }
 

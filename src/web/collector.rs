@@ -8,7 +8,9 @@ use wasm_bindgen::prelude::*;
 
 use super::convert::to_js;
 use super::error::js_error;
-use crate::summary::{self, IngestError, IngestOutcome, Merger, MergerStats, RoomView};
+use crate::summary::{
+    self, IngestError, IngestOutcome, Merger, MergerOptions, MergerStats, RoomView,
+};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_COLLECTOR_TYPES: &'static str = r#"
@@ -20,6 +22,19 @@ export interface SummaryMergerOptions {
   collector?: string;
   /** Keep per-minute aggregates for exportRows / exportNdjson. Default true. */
   minuteRows?: boolean;
+  /** Distinct regions kept per room; summaries from further regions are merged into region
+   * "other" (stats().region_overflow). Integer ≥ 1, default 64. */
+  maxRegionsPerRoom?: number;
+  /** Minute rows (export rows) kept per room over all regions; a summary that would open a
+   * further row is in the room / region aggregates only (stats().minute_overflow). Integer ≥ 1,
+   * default 20000. */
+  maxMinuteRowsPerRoom?: number;
+  /** With a server time passed to ingest: a summary whose client end time is more than this
+   * before it is rejected `out_of_window`. ms, default 93600000 (26 h). */
+  windowPastMs?: number;
+  /** With a server time passed to ingest: a summary whose client end time is more than this
+   * after it is rejected `out_of_window`. ms, default 3600000 (1 h). */
+  windowFutureMs?: number;
 }
 
 /** Wire names of the per-view counters of a summary. */
@@ -34,6 +49,8 @@ export type SummaryCounterName =
 export interface SummaryState {
   latency_ms?: number; live_edge_ms?: number; bitrate_kbps?: number; rtt_ms?: number;
   startup_ms?: number; load_to_first_frame_ms?: number; startup_flags?: number; failure_code?: number;
+  /** OR of the player monitor's degraded-capability bits (names: degradedNames() of livekpi/player). */
+  degraded?: number;
 }
 
 /** The JSON debug form of one binary summary (docs/summary-format.md). */
@@ -107,12 +124,18 @@ pub struct SummaryMerger {
 #[wasm_bindgen]
 impl SummaryMerger {
     /// A merger. `options.collector` names this collector in export rows (default
-    /// `"collector"`); `options.minuteRows` (default true) keeps per-minute export rows.
+    /// `"collector"`); `options.minuteRows` (default true) keeps per-minute export rows;
+    /// `maxRegionsPerRoom`, `maxMinuteRowsPerRoom`, `windowPastMs`, `windowFutureMs`: the memory
+    /// caps and the time window (see `SummaryMergerOptions`). Throws `bad_option` naming a bad
+    /// field.
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<SummaryMergerOptionsJs>) -> Result<SummaryMerger, JsValue> {
         let o: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
         let mut collector = "collector".to_owned();
-        let mut minute_rows = true;
+        let mut opts = MergerOptions {
+            minute_rows: true,
+            ..MergerOptions::default()
+        };
         if !o.is_undefined() && !o.is_null() {
             if !o.is_object() {
                 return Err(js_error(
@@ -133,37 +156,77 @@ impl SummaryMerger {
             let m = js_sys::Reflect::get(&o, &JsValue::from_str("minuteRows"))
                 .unwrap_or(JsValue::UNDEFINED);
             if !m.is_undefined() {
-                minute_rows = m.as_bool().ok_or_else(|| {
+                opts.minute_rows = m.as_bool().ok_or_else(|| {
                     js_error(
                         "bad_option",
                         "new SummaryMerger(options): field `minuteRows` must be a boolean",
                     )
                 })?;
             }
+            let int = |name: &str, min: f64, max: f64| -> Result<Option<f64>, JsValue> {
+                let v = js_sys::Reflect::get(&o, &JsValue::from_str(name))
+                    .unwrap_or(JsValue::UNDEFINED);
+                if v.is_undefined() {
+                    return Ok(None);
+                }
+                v.as_f64()
+                    .filter(|x| x.fract() == 0.0 && *x >= min && *x <= max)
+                    .map(Some)
+                    .ok_or_else(|| {
+                        js_error(
+                            "bad_option",
+                            &format!(
+                                "new SummaryMerger(options): field `{name}` must be an integer in {min}..={max}"
+                            ),
+                        )
+                    })
+            };
+            const MAX_COUNT: f64 = 4_294_967_295.0;
+            const MAX_MS: f64 = 8.64e15;
+            if let Some(v) = int("maxRegionsPerRoom", 1.0, MAX_COUNT)? {
+                opts.max_regions_per_room = v as usize;
+            }
+            if let Some(v) = int("maxMinuteRowsPerRoom", 1.0, MAX_COUNT)? {
+                opts.max_minute_rows_per_room = v as usize;
+            }
+            if let Some(v) = int("windowPastMs", 0.0, MAX_MS)? {
+                opts.window_past_ms = v as u64;
+            }
+            if let Some(v) = int("windowFutureMs", 0.0, MAX_MS)? {
+                opts.window_future_ms = v as u64;
+            }
         }
         Ok(SummaryMerger {
-            inner: if minute_rows {
-                Merger::with_minute_rows()
-            } else {
-                Merger::new()
-            },
+            inner: Merger::with_options(opts),
             collector,
         })
     }
 
     /// Decodes, de-duplicates and merges one summary received from `region` (default
     /// `"unknown"`, at most 64 bytes). When `room` is given, the summary's room id must equal it.
-    /// Returns what was done (`applied`, `duplicate` or `superseded`: acknowledge all three).
-    /// Throws a `LivekpiError` with a stable `code` and `field` for a bad summary (counted in
-    /// `stats()`; nothing else changes).
+    /// When `now_ms` (the server's epoch ms at receipt) is given, a summary whose client end
+    /// time is outside the options' window around it is rejected `out_of_window` (leave it out
+    /// when replaying summaries accepted earlier). Returns what was done (`applied`,
+    /// `duplicate` or `superseded`: acknowledge all three). Throws a `LivekpiError` with a
+    /// stable `code` and `field` for a bad summary (counted in `stats()`; nothing else changes).
     pub fn ingest(
         &mut self,
         bytes: &[u8],
         region: Option<String>,
         room: Option<String>,
+        now_ms: Option<f64>,
     ) -> Result<IngestOutcomeJs, JsValue> {
         let region = region.as_deref().unwrap_or(UNKNOWN_REGION);
-        match self.inner.ingest_to(bytes, region, room.as_deref()) {
+        let now =
+            match now_ms {
+                None => None,
+                Some(t) if t.is_finite() && (0.0..=8.64e15).contains(&t) => Some(t as u64),
+                Some(_) => return Err(js_error(
+                    "bad_argument",
+                    "ingest(bytes, region, room, nowMs): `nowMs` must be epoch ms in 0..=8.64e15",
+                )),
+            };
+        match self.inner.ingest_at(bytes, region, room.as_deref(), now) {
             Ok((i, s)) => to_js(&IngestOutcome::of(i, &s)),
             Err(e) => Err(ingest_error(&e, "ingest(bytes)")),
         }

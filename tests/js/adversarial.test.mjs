@@ -530,7 +530,7 @@ test('summaries: every bit flip of a summary is rejected with a known code or de
   assert.ok(rejected > good.length, `${rejected} of ${n} rejected`);
 });
 
-test('summaries: every new region or minute is a new export row of the merger (memory per row, fresh instance)', async () => {
+test('summaries: new regions and minutes are capped (finding 6: regions → "other", minute rows bounded; memory per summary, fresh instance)', async () => {
   // a fresh wasm instance (Worker), so that the figure is not hidden by memory other tests freed
   const pkg = new URL('../../pkg/console/node.js', import.meta.url).href;
   const support = new URL('./support/summaries.mjs', import.meta.url).href;
@@ -539,7 +539,7 @@ test('summaries: every new region or minute is a new export row of the merger (m
     const { parentPort } = require('node:worker_threads');
     Promise.all([import(${JSON.stringify(pkg)}), import(${JSON.stringify(support)})]).then(([{ SummaryMerger, initSync }, { encodeSummary }]) => {
       const wasm = initSync();
-      const m = new SummaryMerger({ collector: 'adv' });
+      const m = new SummaryMerger({ collector: 'adv', maxMinuteRowsPerRoom: 1000 });
       const sid = (i) => Uint8Array.from({ length: 16 }, (_, k) => (k < 4 ? (i >> (8 * k)) & 255 : 0x5a));
       const delta = { watch_ms: 30000, playing_ms: 29000, started: 1, total_frames: 700 };
       const before = wasm.memory.buffer.byteLength;
@@ -547,7 +547,7 @@ test('summaries: every new region or minute is a new export row of the merger (m
         // hostile but well-formed: a fresh session, a new region and a new minute each time
         m.ingest(encodeSummary({ sessionId: sid(i), seq: 1, baseSeq: 0, room: 'room-a', startMs: ${START} + i * 60000, spanMs: 30000, delta, state: {} }), 'r' + i);
       }
-      parentPort.postMessage({ stats: m.stats(), grown: wasm.memory.buffer.byteLength - before });
+      parentPort.postMessage({ stats: m.stats(), regions: m.room('room-a').regions.length, grown: wasm.memory.buffer.byteLength - before });
     }, (e) => parentPort.postMessage({ loadError: String(e) }));
   `;
   const out = await new Promise((ok, fail) => {
@@ -557,8 +557,14 @@ test('summaries: every new region or minute is a new export row of the merger (m
   });
   assert.equal(out.loadError, undefined);
   const per = out.grown / n;
-  console.log(`# ${n} summaries, each a new session, region and minute: ${out.stats.minute_rows} export rows, ${per.toFixed(0)} B of wasm memory per row`);
-  assert.deepEqual([out.stats.applied, out.stats.rejected, out.stats.minute_rows], [n, 0, n]);
+  console.log(`# ${n} summaries, each a new session, region and minute: ${out.regions} regions, ${out.stats.minute_rows} export rows (cap 1000), ${per.toFixed(0)} B of wasm memory per summary`);
+  // every summary is applied (nothing lost from the room / region aggregates); the 64-region
+  // default cap sends the rest to "other"; rows stop at the cap
+  assert.deepEqual([out.stats.applied, out.stats.rejected, out.stats.minute_rows], [n, 0, 1000]);
+  assert.deepEqual([out.regions, out.stats.region_overflow, out.stats.minute_overflow], [65, n - 64, n - 1000]);
+  // was ≈ 8,800 B per summary (one row each); now the rows are bounded and a summary costs its
+  // session's ledger entry plus the bounded rows' share
+  assert.ok(per < 1500, `${per.toFixed(0)} B per summary`);
 });
 
 // ---------------------------------------------------------------------------------------------

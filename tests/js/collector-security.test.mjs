@@ -122,6 +122,26 @@ test('per-room tokens: a page of room A cannot write into room B', async (t) => 
   assert.equal(st.log.records, 3);
 });
 
+test('limits: x-region values beyond the cap go to "other"; the time window refuses far client times (400 out_of_window); a session id is scoped to its room', async (t) => {
+  let clock = T0;
+  const c = await collector(t, { auth: 'open', rateLimit: false, now: () => clock, merger: { maxRegionsPerRoom: 2, windowPastMs: 3_600_000 } });
+  for (let i = 0; i < 5; i++) {
+    const r = await send(c.url, '/api/summary', { headers: { 'x-region': `forged-${i}` }, body: viewer('room-a', 10 + i).next() });
+    assert.equal(r.status, 200);
+  }
+  const rooms = await send(c.url, '/api/collector/rooms?room=room-a', { method: 'GET' });
+  assert.deepEqual(rooms.body.regions.map((x) => [x.region, x.aggregate.counters.views]), [['forged-0', 1], ['forged-1', 1], ['other', 3]]);
+  // the same session (same seed) in room b: its own session there, room a untouched
+  const rb = await send(c.url, '/api/summary', { body: viewer('room-b', 10).next() });
+  assert.deepEqual([rb.status, rb.body.status], [200, 'applied']);
+  clock = T0 + 2 * 3_600_000; // the client's times are now 2 h behind the collector's clock
+  const late = await send(c.url, '/api/summary', { body: viewer('room-a', 99).next() });
+  assert.deepEqual([late.status, late.body.code, late.body.field], [400, 'out_of_window', 'end_ms']);
+  const st = await send(c.url, '/api/collector/stats', { method: 'GET' });
+  assert.equal(st.body.merger.region_overflow, 3);
+  assert.equal(st.body.merger.rejected_by_code.find((x) => x.code === 'out_of_window').count, 1);
+});
+
 test('dev: auth token without a configured secret uses a random per-process key', async (t) => {
   const c = await collector(t, { auth: 'token', rateLimit: false });
   const tok = c.collector.issueToken('room-a', 60_000);

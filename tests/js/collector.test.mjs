@@ -210,6 +210,55 @@ test('export rows per room / region / minute merge back (mergeExports) to the li
   assert.equal(errorOf(() => new SummaryMerger({ minuteRows: 1 })).code, 'bad_option');
 });
 
+test('degraded reasons: decoded, counted once per session and reason, exported; old decoders skip the field', () => {
+  const m = new SummaryMerger({ collector: 'c1' });
+  const sid = (k) => Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? k : 0x33));
+  const delta = { watch_ms: 30_000, playing_ms: 29_000, started: 1, total_frames: 700 };
+  // field 44 (varint tag E0 02), value: noBeacon | noStorage = 12, then | noTimeSync (64) = 76
+  const withDegraded = (bytes, v) => Uint8Array.from([...bytes, 0xe0, 0x02, v]);
+  const s = (k, seq, fin) => encodeSummary({ sessionId: sid(k), seq, baseSeq: 0, room: 'room-d', startMs: T0, spanMs: 30_000 * seq, delta: { ...delta, watch_ms: 30_000 * seq }, state: {}, final: fin });
+  assert.equal(decodeSummary(withDegraded(s(1, 1), 12)).state.degraded, 12);
+  assert.equal(decodeSummary(s(1, 1)).state.degraded, undefined);
+  m.ingest(withDegraded(s(1, 1), 12), 'north');
+  m.ingest(withDegraded(s(1, 2), 76), 'north');
+  m.ingest(withDegraded(s(1, 2), 76), 'north'); // duplicate: nothing
+  m.ingest(withDegraded(s(2, 1), 12), 'south');
+  const c = m.room('room-d').total.counters;
+  assert.deepEqual([c.degraded_no_beacon, c.degraded_no_storage, c.degraded_no_time_sync, c.degraded_fault], [2, 2, 1, 0]);
+  const north = m.room('room-d').regions.find((r) => r.region === 'north').aggregate.counters;
+  assert.equal(north.degraded_no_beacon, 1);
+  const rows = m.exportRows();
+  assert.equal(rows.reduce((a, r) => a + r.degraded_no_time_sync, 0), 1);
+  assert.equal(mergeExports(m.exportNdjson())[0].total.counters.degraded_no_storage, 2);
+});
+
+test('caps: regions beyond maxRegionsPerRoom go to "other", minute rows stop at maxMinuteRowsPerRoom, out-of-window summaries are refused', () => {
+  const m = new SummaryMerger({ collector: 'c1', maxRegionsPerRoom: 2, maxMinuteRowsPerRoom: 3 });
+  const sid = (k) => Uint8Array.from({ length: 16 }, (_, i) => (i < 2 ? (k >> (8 * i)) & 255 : 0x44));
+  const delta = { watch_ms: 30_000, playing_ms: 29_000, started: 1, total_frames: 700 };
+  const s = (k) => encodeSummary({ sessionId: sid(k), seq: 1, baseSeq: 0, room: 'room-c', startMs: T0 + k * 60_000, spanMs: 30_000, delta, state: {} });
+  for (let k = 0; k < 6; k++) m.ingest(s(k), `r${k}`);
+  const room = m.room('room-c');
+  assert.deepEqual(room.regions.map((r) => [r.region, r.aggregate.counters.views]), [['other', 4], ['r0', 1], ['r1', 1]]);
+  assert.equal(room.total.counters.views, 6);
+  const st = m.stats();
+  assert.deepEqual([st.minute_rows, st.region_overflow, st.minute_overflow], [3, 4, 3]);
+  // the time window applies when the server time is given
+  const now = T0 + 30_000;
+  const late = encodeSummary({ sessionId: sid(100), seq: 1, baseSeq: 0, room: 'room-c', startMs: T0 - 27 * 3_600_000, spanMs: 30_000, delta, state: {} });
+  const e = errorOf(() => m.ingest(late, 'r0', undefined, now));
+  assert.deepEqual([e.name, e.code, e.field], ['LivekpiError', 'out_of_window', 'end_ms']);
+  assert.equal(m.stats().rejected_by_code.find((x) => x.code === 'out_of_window').count, 1);
+  assert.equal(m.ingest(late, 'r0').status, 'applied', 'no server time (a log replay): no window');
+  assert.equal(m.ingest(s(0), 'r0', undefined, now).status, 'duplicate');
+  for (const bad of [{ maxRegionsPerRoom: 0 }, { maxMinuteRowsPerRoom: 1.5 }, { windowPastMs: -1 }, { windowFutureMs: 'x' }]) {
+    const b = errorOf(() => new SummaryMerger(bad));
+    assert.equal(b.code, 'bad_option');
+    assert.match(b.message, new RegExp(Object.keys(bad)[0]));
+  }
+  assert.equal(errorOf(() => m.ingest(s(0), 'r0', undefined, NaN)).code, 'bad_argument');
+});
+
 test('the published types match real collector data exactly (tsc, strict)', () => {
   const m = new SummaryMerger({ collector: 'c1' });
   const vs = viewers(5, 7);
