@@ -19,10 +19,11 @@ for entry in "${entries[@]}"; do
   case "$entry" in player|console) ;; *) echo "build: unknown entry '$entry'" >&2; exit 2 ;; esac
   echo "build: $entry"
   # player: `release` (opt-level z, size first); console: `console` (opt-level 3, speed first).
-  profile=release; opt=-Oz
-  [ "$entry" = console ] && { profile=console; opt=-O3; }
+  # The player also drops the `target_features` custom section (132 B, read only by linkers).
+  profile=release; opt=(-Oz --strip-target-features)
+  [ "$entry" = console ] && { profile=console; opt=(-O3); }
   # The player links a 64 KiB wasm stack instead of rustc's 1 MiB default (most of its memory):
-  # its deepest use, measured by scripts/stack-depth.mjs, is far below (see there). Rust's
+  # its deepest use, 3,472 B (node benches/player-stack.mjs), is far below. Rust's
   # wasm32 layout puts the stack first, at the bottom of memory, so an overflow traps (out of
   # bounds) rather than corrupting data. Only this build: target/player is its own target dir.
   flags=${RUSTFLAGS:-}
@@ -33,7 +34,7 @@ for entry in "${entries[@]}"; do
   rm -rf "$out"
   wasm-bindgen --target web --weak-refs --out-dir "$out" --out-name "livekpi_$entry" \
     "target/$entry/wasm32-unknown-unknown/$profile/livekpi.wasm"
-  "$wasm_opt" "$opt" "${wasm_features[@]}" --strip-debug --strip-producers \
+  "$wasm_opt" "${opt[@]}" "${wasm_features[@]}" --strip-debug --strip-producers \
     "$out/livekpi_${entry}_bg.wasm" -o "$out/livekpi_${entry}_bg.wasm"
   rm -f "$out/livekpi_${entry}_bg.wasm.d.ts"
 done
