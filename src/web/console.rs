@@ -25,9 +25,12 @@ export type * from './kpi-types.js';
 export interface RoomOptions {
   /** Stream start (ms since epoch): minute 0 starts here. Required. */
   streamStartMs: number;
-  /** Stream end, when known in advance (else call endStream). */
+  /** Stream end, when known in advance (else call endStream). Once the end is known, sessions and
+   * minutes older than the lateness window + session timeout are retired, so memory follows the
+   * live audience (docs/kpi-engine.md); with no end the room keeps every session. */
   streamEndMs?: number;
-  /** Events older than the highest accepted time minus this are rejected as too_late. Default 300000. */
+  /** Events older than the highest accepted time minus this are rejected as too_late. Default 300000.
+   * A session silent longer than this + sessionTimeoutMs is final: a later event with its id opens a new session. */
   latenessMs?: number;
   /** A session without a leave closes at its last heartbeat (or enter) + this. Default 60000. */
   sessionTimeoutMs?: number;
