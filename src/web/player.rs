@@ -136,12 +136,14 @@ impl Cross for Option<f64> {
 /// Declares the metric table once: JS names with their type tag (`n` number, `o` number or
 /// null, `b` boolean) and the value of each, in one order.
 macro_rules! metric_table {
-    ($($name:literal : $tag:literal = $field:ident),* $(,)?) => {
-        /// Metric names with type tags, comma-separated, in the order of [`metric_values`].
-        const METRIC_NAMES: &str = concat!($($name, ":", $tag, ","),*);
+    ($name0:literal : $tag0:literal = $field0:ident $(, $name:literal : $tag:literal = $field:ident)* $(,)?) => {
+        /// Metric names with type tags, comma-separated, in the order of [`metric_values`] (no
+        /// trailing comma: nothing to trim at run time, which would cost the player a pattern
+        /// searcher).
+        const METRIC_NAMES: &str = concat!($name0, ":", $tag0 $(, ",", $name, ":", $tag)*);
         /// The metrics in the order of [`METRIC_NAMES`].
         fn metric_values(m: &QoeMetrics) -> Vec<f64> {
-            alloc::vec![$(m.$field.cross()),*]
+            alloc::vec![m.$field0.cross() $(, m.$field.cross())*]
         }
     };
 }
@@ -212,7 +214,7 @@ metric_table! {
 /// comma-separated, in the order of [`QoeMonitor::metrics`] (`startupMs:o,…`).
 #[wasm_bindgen(js_name = metricNames)]
 pub fn metric_names() -> String {
-    METRIC_NAMES.trim_end_matches(',').into()
+    METRIC_NAMES.into()
 }
 
 /// The names of the `degraded` metric's bits, comma-separated, bit 0 first
@@ -300,6 +302,8 @@ mod tests {
         let values = metric_values(&QoeMetrics::default());
         let names: Vec<&str> = metric_names().leak().split(',').collect();
         assert_eq!(values.len(), names.len());
+        assert_eq!(names[0], "startupMs:o");
+        assert_eq!(names[names.len() - 1], "muxSmoothnessScore:o");
         for name in names {
             assert!(name.ends_with(":n") || name.ends_with(":o") || name.ends_with(":b"));
         }
