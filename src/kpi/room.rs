@@ -217,14 +217,23 @@ impl Raw {
         }
     }
 
-    /// Hash of everything but the id (the "content" of edge rule 9).
-    fn content_hash(&self) -> u64 {
+    /// Hash of everything but the id (the "content" of edge rule 9). The session is hashed by
+    /// its id text (`session_name`, None when absent), not its interned index: retirement
+    /// compacts the session table, so a later duplicate of the same event may get another index.
+    fn content_hash(&self, session_name: Option<&str>) -> u64 {
         let mut h = Fx::default();
         h.write_u8(self.ty as u8);
         h.write_i64(self.ts);
+        match session_name {
+            Some(name) => {
+                h.write_u8(1);
+                h.write_usize(name.len());
+                h.write(name.as_bytes());
+            }
+            None => h.write_u8(0),
+        }
         for x in [
             self.viewer,
-            self.session,
             self.product,
             self.order,
             self.option,
@@ -1325,7 +1334,7 @@ impl Room {
                 return Err(IngestError::new("ts", ErrorReason::TooLate));
             }
         }
-        let h = r.content_hash();
+        let h = r.content_hash((r.session != NONE).then(|| self.session_ids.name(r.session)));
         if let IdKey::Text(t) = &r.key {
             if t.len() > self.cfg.caps.string_bytes {
                 return Err(IngestError::new("id", ErrorReason::CapExceeded));
