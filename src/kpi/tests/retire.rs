@@ -174,7 +174,11 @@ fn kpi_retirement_keeps_duplicates_duplicates_at_any_batch_split() {
                 (b.accepted, b.duplicates, b.rejected, &b.rejected_by_reason),
                 "seed {seed}, batches of {batch}"
             );
-            assert!(b.duplicates > 50, "seed {seed}: {} duplicates", b.duplicates);
+            assert!(
+                b.duplicates > 50,
+                "seed {seed}: {} duplicates",
+                b.duplicates
+            );
         }
     }
 }
