@@ -20,7 +20,7 @@ SECONDS_PER_TARGET=${1:-20}
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  TARGETS=(summary_decode summary_merge kpi_ndjson kpi_columns qoe_observations)
+  TARGETS=(summary_decode summary_merge kpi_ndjson kpi_columns kpi_objects qoe_observations cmcd_writer)
 fi
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 TIMEOUT=${FUZZ_TIMEOUT:-20}

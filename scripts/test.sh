@@ -19,7 +19,7 @@ cargo clippy --quiet --target wasm32-unknown-unknown --lib --no-default-features
 step "native core: cargo test"
 cargo test --all-features
 
-step "fuzzing: 5 cargo-fuzz targets, 20 s each (scripts/fuzz.sh)"
+step "fuzzing: 7 cargo-fuzz targets, 20 s each (scripts/fuzz.sh)"
 scripts/fuzz.sh 20
 
 step "oracles: KPIs against DuckDB SQL, sketches against Apache DataSketches (Python)"
