@@ -50,15 +50,38 @@ function tables() {
   }
 }
 
-/** An adapter for hls.js: bitrate switches, fragment program-date-time, fatal errors, TTFB, live edge. */
+/**
+ * An adapter for hls.js: bitrate switches, fragment program-date-time, fatal errors, TTFB, live edge.
+ * A rendition whose playlist declares no BANDWIDTH (a single media playlist) gets the bitrate
+ * measured from its loaded fragments (bytes × 8 / duration), once each time it starts playing.
+ */
 export function hlsjs(hls) {
   return (sink) => {
+    const declared = (level) => hls.levels?.[level]?.bitrate || 0;
+    const measured = new Map(); // level without a declared bitrate → [bytes, seconds] loaded
+    let shown; // level of the fragment being played
     const on = {
-      hlsLevelSwitched: (_, d) => sink.bitrate(hls.levels?.[d.level]?.bitrate ?? 0),
-      hlsFragChanged: (_, d) => sink.programDate(d.frag?.start, d.frag?.programDateTime),
+      hlsLevelSwitched: (_, d) => { const b = declared(d.level); if (b) sink.bitrate(b); },
+      hlsFragChanged: (_, d) => {
+        const f = d.frag;
+        sink.programDate(f?.start, f?.programDateTime);
+        if (f && f.level !== shown) {
+          shown = f.level;
+          const m = !declared(shown) && measured.get(shown);
+          if (m && m[1] > 0) sink.bitrate(Math.round((m[0] * 8) / m[1]));
+        }
+      },
       hlsFragLoaded: (_, d) => {
-        const l = d.frag?.stats?.loading;
+        const f = d.frag;
+        const l = f?.stats?.loading;
         if (l && l.first > 0) sink.segmentTtfb(l.first - l.start);
+        const bytes = f?.stats?.total;
+        if (f?.sn !== 'initSegment' && bytes > 0 && f.duration > 0 && !declared(f.level)) {
+          const m = measured.get(f.level) ?? [0, 0];
+          m[0] += bytes;
+          m[1] += f.duration;
+          measured.set(f.level, m);
+        }
       },
       hlsError: (_, d) => {
         // hls.js reports its own stall detection and nudges as non-fatal "errors": the monitor

@@ -7,6 +7,8 @@
 // *.litix.io are intercepted and answered locally: nothing leaves the machine).
 // Run: node --test tests/js/player-qoe.test.mjs   (needs scripts/build.sh player first)
 import { test, before, after } from 'node:test';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { startServer } from '../../www/server.mjs';
 import { launchChromium, launchChromiumCDP } from './support/chromium.mjs';
@@ -287,6 +289,17 @@ test('live hls.js, video only: k scripted stalls, startup and latency against tr
   assert.ok(Math.abs(r.m.p1203StallImpact - r.p1203) <= 0.005, `P.1203.3 stall impact ${r.m.p1203StallImpact} vs truth ${r.p1203}`);
   assert.ok(Math.abs(r.m.p1203O23 - (1 + 4 * r.m.p1203StallImpact)) < 1e-9);
   assert.equal(r.m.errorCount, 0, 'hls.js stall reports are not errors');
+  // The live playlist declares no BANDWIDTH (one media playlist): the adapter measures the
+  // rendition from its loaded fragments. Truth: the segment files' bytes × 8 / their duration.
+  const segs = media.segments;
+  const bytes = segs.reduce((a, sg) => a + statSync(join(media.dir, sg.video_only_file)).size, 0);
+  const truthBps = (bytes * 8) / (segs.reduce((a, sg) => a + sg.duration_ms, 0) / 1000);
+  console.log('# video-only: bitrate last %s / mean %s bit/s vs segment files %s bit/s; switches up %d down %d',
+    r.m.bitrateLastBps, r1(r.m.bitrateMeanBps), r1(truthBps), r.m.bitrateSwitchUp, r.m.bitrateSwitchDown);
+  for (const b of [r.m.bitrateLastBps, r.m.bitrateMeanBps]) {
+    assert.ok(b > 0.8 * truthBps && b < 1.2 * truthBps, `bitrate ${b} vs segment files ${truthBps} bit/s`);
+  }
+  assert.equal(r.m.bitrateSwitchUp + r.m.bitrateSwitchDown, 0, 'one rendition: no switch');
   // Context, not a verdict on other tools: mux-embed does not report stalls under 250 ms.
   assert.ok(r.muxCount == null || r.muxCount <= targets.length);
 });
