@@ -91,6 +91,10 @@ test("a viewer page's summary shows up in the console's technical layer (screens
   await viewer.evaluate(() => window.qoe.flush());
   await viewer.waitForFunction(() => window.qoe.upstream()?.acked >= 1, null, { timeout: 15_000 });
   const startupMs = await viewer.evaluate(() => window.qoe.metrics().startupMs);
+  // The panel redraws every 500 ms: shoot it once it has drawn what is known now.
+  const drawn = await viewer.evaluate(() => Number(document.body.dataset.rendered ?? 0));
+  await viewer.waitForFunction((n) => Number(document.body.dataset.rendered ?? 0) > n, drawn, { timeout: 5_000 });
+  assert.match(await viewer.evaluate(() => document.getElementById('qoe').innerText), new RegExp(`${Math.round(startupMs)} ms`));
   await viewer.screenshot({ path: `${OUT}viewer.png`, fullPage: true });
 
   const rooms = await (await fetch(`${server.url}/api/collector/rooms?room=demo`)).json();
