@@ -3,7 +3,7 @@
 // posts once a second only what changed on the page: the HTML of the panels whose content moved and
 // the chart series that moved (www/console-view.js formats them here), so the page's main thread
 // only assigns and draws.
-import { Room, Timeline, Debrief, generateEventsNdjson, sentimentSeries, topTerms } from '/pkg/console/index.js';
+import { Room, Timeline, Debrief, defaultScorecardConfig, generateEventsNdjson, sentimentSeries, topTerms } from '/pkg/console/index.js';
 import { view } from '/console-view.js';
 
 /**
@@ -35,6 +35,7 @@ let history = []; // past streams' per-minute GMV: the same room's earlier (simu
 let timeline = null; // this stream's activity minute by minute (for the after-stream debrief)
 let previous = null; // { room, timeline }: the previous stream (seed + 1), for the review
 let recommendations = null; // the after-stream debrief, made once when the stream ends
+let scorecardConfig = null; // this stream's plan: targets from the previous stream (see planTargets)
 const comments = []; // { minute, text } for the sentiment series (the newest 50,000)
 
 const source = new EventSource('/api/room/stream');
@@ -64,7 +65,25 @@ source.addEventListener('meta', (e) => {
     }
     return past.snapshot(meta.streamEndMs).scene.minutes.map((m) => m.gmv_fen);
   });
+  scorecardConfig = planTargets(previous.room, meta.streamEndMs);
 });
+
+/**
+ * Plan–do–measure–learn: this stream's scorecard targets are the previous stream's final values,
+ * 10 % better (× 1.1 where higher is better, × 0.9 where lower is); a KPI the previous stream has
+ * no value for (the technical layer when no viewer of it reported) keeps the documented default.
+ */
+function planTargets(prevRoom, endMs) {
+  const prev = new Map(prevRoom.scorecards(endMs, null).flatMap((c) => c.items.map((i) => [i.kpi, i])));
+  const config = defaultScorecardConfig();
+  for (const role of config.roles) {
+    for (const item of role.items) {
+      const p = prev.get(item.kpi);
+      if (p?.value > 0) item.target = p.better === 'higher' ? p.value * 1.1 : p.value * 0.9;
+    }
+  }
+  return config;
+}
 source.addEventListener('batch', (e) => {
   if (!room) return;
   const { simNowMs: now, ndjson } = JSON.parse(e.data);
@@ -249,7 +268,7 @@ async function tick() {
   const ended = meta !== null && simNowMs >= meta.streamEndMs;
   // Role scorecards (host / operations / field control) over the three layers, the technical
   // one from the collector's merged summaries of this room (null before any viewer reported).
-  const scorecards = room.scorecards(simNowMs, qoe);
+  const scorecards = room.scorecards(simNowMs, qoe, scorecardConfig);
   if (ended && !recommendations) {
     // After the stream: products and running order, top moments with what happened around them,
     // buyers vs viewers, and the review against the previous stream.

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../www/server.mjs';
 import { launchChromium } from './support/chromium.mjs';
-import { Room, Timeline, Debrief, generateEventsNdjson } from '../../pkg/console/node.js';
+import { Room, Timeline, Debrief, defaultScorecardConfig, generateEventsNdjson } from '../../pkg/console/node.js';
 
 const OUT = fileURLToPath(new URL('../e2e/out/', import.meta.url));
 
@@ -107,7 +107,25 @@ test('scorecards and after-stream recommendations: the page shows the engine\'s 
   prevTimeline.ingestNdjson(prevText);
 
   assert.deepEqual(got.snapshot, room.snapshot(got.simNowMs));
-  const cards = room.scorecards(got.simNowMs, roomView);
+  // The page's plan: the previous stream's final values 10 % better (the technical KPIs, which the
+  // previous stream has no viewers for, keep the documented defaults).
+  const prevSnap = prev.snapshot(meta.streamEndMs);
+  const planned = { gmv_fen: prevSnap.result.gmv_fen * 1.1, orders: prevSnap.result.orders * 1.1, gpm: prevSnap.result.gpm.value * 1.1 };
+  const config = defaultScorecardConfig();
+  const prevItems = new Map(prev.scorecards(meta.streamEndMs, null).flatMap((c) => c.items.map((i) => [i.kpi, i])));
+  for (const r of config.roles) {
+    for (const it of r.items) {
+      const v = prevItems.get(it.kpi)?.value;
+      if (v > 0) it.target = ['first_frame_ms', 'stall_rate', 'latency_ms'].includes(it.kpi) ? v * 0.9 : v * 1.1;
+    }
+  }
+  const cards = room.scorecards(got.simNowMs, roomView, config);
+  for (const [kpi, target] of Object.entries(planned)) {
+    const item = cards[0].items.find((i) => i.kpi === kpi) ?? cards[1].items.find((i) => i.kpi === kpi);
+    assert.ok(Math.abs(item.target - target) <= 1e-6 * target, `${kpi} target ${item.target} = previous stream × 1.1 (${target})`);
+  }
+  assert.ok(cards.flatMap((c) => c.items).filter((i) => i.layer === 'technical').every((i) => i.target === defaultScorecardConfig().roles
+    .flatMap((r) => r.items).find((d) => d.kpi === i.kpi).target), 'technical targets stay the defaults');
   assert.deepEqual(got.qoe, roomView);
   assert.deepEqual(got.scorecards, cards);
   assert.deepEqual(cards.map((c) => c.role), ['host', 'operations', 'field_control']);
