@@ -1373,6 +1373,21 @@ impl Room {
                 self.seen_text[0].insert(t.clone(), (h, r.ts));
             }
         }
+        // the session is retired now if the end of a batch just before this event would have
+        // retired it (retirement runs when a batch ends), so results do not depend on the split
+        if r.session != NONE {
+            if let Some(w) = self.watermark {
+                let cutoff = self.retirement_cutoff(w);
+                let si = r.session as usize;
+                if self
+                    .sessions
+                    .get(si)
+                    .is_some_and(|s| self.is_final(s, cutoff))
+                {
+                    self.mark_retired(si);
+                }
+            }
+        }
         self.watermark = Some(w);
         self.accepted += 1;
         self.apply(&r, h);
@@ -1470,9 +1485,7 @@ impl Room {
             // a later `end_stream` may clip any session: nothing is final yet
             return;
         }
-        let cutoff = w
-            .saturating_sub(self.cfg.lateness_ms)
-            .saturating_sub(self.cfg.session_timeout_ms);
+        let cutoff = self.retirement_cutoff(w);
         while let Some((&bm, _)) = self.retire_q.first_key_value() {
             if bm.saturating_add(1).saturating_mul(MINUTE_MS) > cutoff {
                 break;
@@ -1487,25 +1500,12 @@ impl Room {
                 if s.retired || s.queued != Some(bm) {
                     continue;
                 }
-                // a session clipped by a known end stays live (moving the end may extend it)
-                let clipped = self.end.is_some_and(|e| {
-                    let raw_end = match s.leave {
-                        Some(l) => l,
-                        None => s
-                            .last()
-                            .unwrap_or(i64::MIN)
-                            .saturating_add(self.cfg.session_timeout_ms),
-                    };
-                    raw_end > e
-                });
-                let s = &mut self.sessions[si as usize];
-                s.queued = None;
-                if clipped {
-                    continue;
+                if self.is_final(s, cutoff) {
+                    self.mark_retired(si as usize);
+                } else {
+                    // clipped by the known end: stays live (moving the end may extend it)
+                    self.sessions[si as usize].queued = None;
                 }
-                s.retired = true;
-                self.retired_slots += 1;
-                self.sessions_retired += 1;
             }
         }
         let live = self.sessions.len() - self.retired_slots;
@@ -1592,6 +1592,44 @@ impl Room {
                 *si != NONE
             });
         }
+    }
+
+    /// Retirement cutoff at watermark `w`: `w` − lateness − session timeout (see [`Self::retire`]).
+    fn retirement_cutoff(&self, w: i64) -> i64 {
+        w.saturating_sub(self.cfg.lateness_ms)
+            .saturating_sub(self.cfg.session_timeout_ms)
+    }
+
+    /// Whether live session `s` is final at `cutoff`: the end is known, the minute of its last
+    /// time ends at or before the cutoff, and a known end does not clip it (a clipped session
+    /// stays live: moving the end may extend it).
+    fn is_final(&self, s: &Session, cutoff: i64) -> bool {
+        let (Some(end), Some(last)) = (self.end, s.last()) else {
+            return false;
+        };
+        if s.retired
+            || last
+                .div_euclid(MINUTE_MS)
+                .saturating_add(1)
+                .saturating_mul(MINUTE_MS)
+                > cutoff
+        {
+            return false;
+        }
+        let raw_end = match s.leave {
+            Some(l) => l,
+            None => last.saturating_add(self.cfg.session_timeout_ms),
+        };
+        raw_end <= end
+    }
+
+    /// Retires session `si`: its interval stays applied, a later event of its id opens a new one.
+    fn mark_retired(&mut self, si: usize) {
+        let s = &mut self.sessions[si];
+        s.queued = None;
+        s.retired = true;
+        self.retired_slots += 1;
+        self.sessions_retired += 1;
     }
 
     /// Queues a session for retirement under the minute of its last time.

@@ -182,3 +182,47 @@ fn kpi_retirement_keeps_duplicates_duplicates_at_any_batch_split() {
         }
     }
 }
+
+/// A session id that comes back after its session became final (more than lateness + timeout
+/// after its last event) opens a new session whether or not a batch ended in between: before,
+/// retirement ran only when a batch ended, so with the whole log in one batch the comeback
+/// stretched the old session (a repeat enter) and split in two it opened a new one — stats,
+/// sessions and watch time depended on the split (found by tests/js/console-objects.test.mjs).
+#[test]
+fn kpi_session_comeback_after_retirement_is_independent_of_the_batch_split() {
+    let t0 = 1_735_000_000_000;
+    let end = t0 + 60 * MIN;
+    let enter = |id: &str, s: &str, t: i64| {
+        format!(r#"{{"kind":"enter","id":"{id}","ts":{t},"viewer":"v{s}","session":"{s}"}}"#)
+    };
+    let mut lines = vec![enter("a", "s1", t0 + 6_000), enter("b", "s2", t0 + 7_000)];
+    // the watermark moves 15 minutes on, then s1 comes back (and s2 leaves, which also opens a
+    // new session: a leave without an enter)
+    lines.push(enter("c", "s3", t0 + 15 * MIN));
+    lines.push(enter("d", "s1", t0 + 15 * MIN + 1_000));
+    lines.push(format!(
+        r#"{{"kind":"leave","id":"e","ts":{},"viewer":"vs2","session":"s2"}}"#,
+        t0 + 15 * MIN + 2_000
+    ));
+    let new_room = || Room::new(RoomConfig::new(t0).with_end(end));
+    let mut whole = new_room();
+    whole.ingest_ndjson(&lines.join("\n"));
+    for cut in 1..lines.len() {
+        let mut split = new_room();
+        split.ingest_ndjson(&lines[..cut].join("\n"));
+        split.ingest_ndjson(&lines[cut..].join("\n"));
+        assert_eq!(split.stats(), whole.stats(), "cut after line {cut}");
+        assert_eq!(
+            json(&split.snapshot(end)),
+            json(&whole.snapshot(end)),
+            "cut {cut}"
+        );
+    }
+    let s = whole.snapshot(end);
+    assert_eq!(
+        whole.stats().repeat_enters,
+        0,
+        "the comeback is a new session"
+    );
+    assert_eq!(s.process.sessions, 4);
+}
