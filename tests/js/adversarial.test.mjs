@@ -173,7 +173,12 @@ test('objects: an index getter of the events array that throws rejects that elem
 // visited, so cycles and deep nesting there are ignored.)
 const ISOLATED = [
   ['a getter that throws (viewer wrong_type)', `const e = { id: 'x', ts: T, kind: 'like' }; Object.defineProperty(e, 'viewer', { enumerable: true, get() { throw new Error('boom'); } }); return e;`, undefined, [2, 1], [{ field: 'viewer', reason: 'wrong_type', line: 2 }]],
-  ['a getter that calls back into the same room (its error is caught: viewer wrong_type)', `const e = { id: 'x', ts: T, kind: 'like' }; Object.defineProperty(e, 'viewer', { enumerable: true, get() { r.ingest([]); return 'u2'; } }); return e;`, undefined, [2, 1], [{ field: 'viewer', reason: 'wrong_type', line: 2 }]],
+  // Room.ingest reads plain objects in JS before the engine runs (pkg/console/objects.js), so the
+  // getter's call into the same room is an ordinary call and the event is kept.
+  ['a getter that calls back into the same room (read before the engine runs: kept)', `const e = { id: 'x', ts: T, kind: 'like' }; Object.defineProperty(e, 'viewer', { enumerable: true, get() { r.ingest([]); return 'u2'; } }); return e;`, undefined, [3, 0]],
+  // Not a plain object, so the binding's reader takes it while the room is busy: the nested call
+  // fails, is caught, and the field is reported.
+  ['a class instance whose getter calls back into the same room (its error is caught: viewer wrong_type)', `class Ev { constructor() { this.id = 'x'; this.ts = T; this.kind = 'like'; Object.defineProperty(this, 'viewer', { enumerable: true, get() { r.ingest([]); return 'u2'; } }); } } return new Ev();`, undefined, [2, 1], [{ field: 'viewer', reason: 'wrong_type', line: 2 }]],
   ['a cyclic object (the cycle is in an unknown field: ignored)', `const e = { id: 'x', ts: T, kind: 'like', viewer: 'u2' }; e.self = e; return e;`, undefined, [3, 0]],
   ['100,000 levels of nested arrays in an unknown field (ignored)', `let d = []; for (let i = 0; i < 100000; i++) d = [d]; return { id: 'x', ts: T, kind: 'like', viewer: 'u2', extra: d };`, undefined, [3, 0]],
   ['100,000 levels of nested arrays in a known field (viewer wrong_type, not walked)', `let d = []; for (let i = 0; i < 100000; i++) d = [d]; return { id: 'x', ts: T, kind: 'like', viewer: d };`, undefined, [2, 1], [{ field: 'viewer', reason: 'wrong_type', line: 2 }]],

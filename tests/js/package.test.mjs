@@ -36,7 +36,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 test('the tarball holds the entries, their wasm, glue and types, and nothing else', () => {
   const files = tarball.files.map((f) => f.path).sort();
   assert.deepEqual(files, [
-    'console/index.d.ts', 'console/index.js', 'console/node.js',
+    'console/index.d.ts', 'console/index.js', 'console/node.js', 'console/objects.js',
     'dist/console/kpi-types.d.ts', 'dist/console/livekpi_console.d.ts', 'dist/console/livekpi_console.js', 'dist/console/livekpi_console_bg.wasm',
     'dist/player/cmcd.js', 'dist/player/index.js', 'dist/player/livekpi_player.d.ts', 'dist/player/livekpi_player_bg.wasm',
     'package.json', 'player/cmcd.d.ts', 'player/index.d.ts',
