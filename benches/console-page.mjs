@@ -1,6 +1,8 @@
 // Page side of benches/console-throughput.mjs: loads the workload columns from the local server
 // and runs one engine in one mode; window.bench(options) resolves to the measurements.
 import init, { Room } from '/pkg/dist/console/livekpi_console.js';
+// The package entry, as a page imports it (it also installs Room.ingest's column path for objects).
+import '/pkg/console/index.js';
 import { encodeBatch, toObjects } from '/benches/columns.js';
 import { PlainRoom, pickLivekpi } from '/benches/plain-kpi.js';
 import { arqueroKpis, duckdbKpis } from '/benches/peer-kpi.js';
