@@ -91,7 +91,11 @@ export function hlsjs(hls) {
         sink.error(code, !!d.fatal);
       },
     };
-    for (const [ev, fn] of Object.entries(on)) hls.on(ev, fn);
+    for (const [ev, fn] of Object.entries(on)) {
+      // a fault in a handler (an odd event payload) never reaches hls.js's event dispatch
+      on[ev] = (e, d) => { try { fn(e, d); } catch { /* dropped */ } };
+      hls.on(ev, on[ev]);
+    }
     sink.liveEdge(() => hls.latency);
     return () => { for (const [ev, fn] of Object.entries(on)) hls.off(ev, fn); };
   };
