@@ -280,9 +280,14 @@ impl Room {
         for i in 0..n {
             let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
             cache.mark = self.keys_mark();
-            let r = self
-                .raw_from_row(c, i, cache)
-                .and_then(|raw| self.accept(raw));
+            let r = self.raw_from_row(c, i, cache).and_then(|raw| {
+                // the session's text as the batch has it (the interned copy is colder)
+                let s = match (raw.session, c.session.get(i)) {
+                    (NONE, _) | (_, None) => None,
+                    (_, Some(&k)) => c.strings.get(k as usize).map(|s| s.as_str()),
+                };
+                self.accept_as(raw, s)
+            });
             if !matches!(r, Ok(Outcome::Accepted)) {
                 self.keys_rollback(cache.mark);
             }

@@ -307,7 +307,6 @@ pub(crate) struct Viewer {
     pub source: u32,
     pub paid_orders: i64,
     pub gmv: i64,
-    pub watch_ms: i64,
     /// First time of enter, product impression, click, payment (i64::MAX = never).
     pub first: [i64; 4],
 }
@@ -323,7 +322,6 @@ impl Default for Viewer {
             source: NONE,
             paid_orders: 0,
             gmv: 0,
-            watch_ms: 0,
             first: [i64::MAX; 4],
         }
     }
@@ -338,7 +336,9 @@ pub(crate) struct Contrib {
     pub tier: u32,
     pub source: u32,
     pub gmv: i64,
-    pub path: u16,
+    /// First times of the path steps: the behaviour path is [`path_code`] of these (computed
+    /// only when they differ between two contributions).
+    pub first: [i64; 4],
 }
 
 impl Viewer {
@@ -367,7 +367,7 @@ impl Viewer {
             tier: self.tier,
             source: self.source,
             gmv: self.gmv,
-            path: path_code(&self.first),
+            first: self.first,
         }
     }
 }
@@ -447,19 +447,59 @@ const FUNNEL_FLAGS: [u32; 5] = [
     flag::BOUGHT,
 ];
 
+/// Steps of the nested funnel a viewer with these flags did (0..=5).
+#[inline]
+fn funnel_depth(flags: u32) -> usize {
+    FUNNEL_FLAGS.iter().take_while(|&&f| flags & f != 0).count()
+}
+
 impl Agg {
-    fn add(&mut self, c: &Contrib, s: i64) {
-        for (b, p) in self.people.iter_mut().enumerate() {
-            if c.flags & (1 << b) != 0 {
-                *p += s;
+    /// Replaces a viewer's contribution `b` by `a`: the same result as removing `b` and adding
+    /// `a`, touching only what differs (usually one people flag).
+    fn change(&mut self, b: &Contrib, a: &Contrib) {
+        let mut diff = b.flags ^ a.flags;
+        while diff != 0 {
+            let i = diff.trailing_zeros() as usize;
+            self.people[i] += if a.flags & (1 << i) != 0 { 1 } else { -1 };
+            diff &= diff - 1;
+        }
+        let (kb, ka) = (funnel_depth(b.flags), funnel_depth(a.flags));
+        for k in kb..ka {
+            self.nested[k] += 1;
+        }
+        for k in ka..kb {
+            self.nested[k] -= 1;
+        }
+        const MONEY: u32 = flag::ENTERED | flag::BOUGHT;
+        let same_rest = (b.flags & MONEY) == (a.flags & MONEY)
+            && b.returning == a.returning
+            && b.gmv == a.gmv
+            && (b.region, b.tier, b.source) == (a.region, a.tier, a.source);
+        if !same_rest {
+            self.add_money(b, -1);
+            self.add_money(a, 1);
+        }
+        let (pb, pa) = if b.first == a.first {
+            (0, 0)
+        } else {
+            (path_code(&b.first), path_code(&a.first))
+        };
+        if pb != pa {
+            if self.paths.is_empty() {
+                self.paths = vec![0; PATH_CODES];
+            }
+            if pb != 0 {
+                self.paths[pb as usize] -= 1;
+            }
+            if pa != 0 {
+                self.paths[pa as usize] += 1;
             }
         }
-        for (k, f) in FUNNEL_FLAGS.iter().enumerate() {
-            if c.flags & f == 0 {
-                break;
-            }
-            self.nested[k] += s;
-        }
+    }
+
+    /// The part of a contribution read from the entered / bought flags, the returning mark,
+    /// the GMV and the groups (people by new / returning, money, regions, tiers, sources).
+    fn add_money(&mut self, c: &Contrib, s: i64) {
         let entered = c.flags & flag::ENTERED != 0;
         let bought = c.flags & flag::BOUGHT != 0;
         if entered && c.returning {
@@ -494,12 +534,6 @@ impl Agg {
                 }
                 acc(&mut g.gmv, s.wrapping_mul(c.gmv));
             }
-        }
-        if c.path != 0 {
-            if self.paths.is_empty() {
-                self.paths = vec![0; PATH_CODES];
-            }
-            self.paths[c.path as usize] += s;
         }
     }
 }
@@ -844,12 +878,8 @@ pub struct Room {
     pub(crate) repeat_payments: u64,
     pub(crate) repeat_enters: u64,
     orphan_sessions: u64,
-    /// Per-viewer watch time (ms) of every viewer who entered, for exact quantiles.
-    pub(crate) watch_index: RankIndex,
-    /// Value each viewer currently has in `watch_index` ([`NOT_INDEXED`] = none).
-    indexed_watch: Vec<i64>,
-    watch_queued: Vec<bool>,
-    watch_dirty: Vec<u32>,
+    /// Per-viewer watch times for exact quantiles, brought up to date when read.
+    pub(crate) watch: LazyWatch,
     /// Live sessions by the minute of their [`Session::last`] (a session may sit in older
     /// buckets too; only the bucket in [`Session::queued`] counts).
     retire_q: std::collections::BTreeMap<i64, Vec<u32>>,
@@ -859,6 +889,107 @@ pub struct Room {
     pub(crate) sessions_retired: u64,
     /// Minutes `0..compacted` have their per-viewer maps dropped.
     pub(crate) compacted: usize,
+}
+
+/// Per-viewer watch times of the viewers who entered, in a rank index for exact quantiles.
+/// Updates are queued (once per viewer) and applied when the quantiles are read: a viewer's
+/// watch time changes with every heartbeat, so applying them per batch cost a remove and an
+/// insert per heartbeat, while a snapshot every 100 batches sees each viewer once.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WatchIndex {
+    index: RankIndex,
+    /// Per viewer: watch time (ms, the sum of their sessions' clipped intervals) and whether
+    /// it is queued. Apart from [`Viewer`] (a heartbeat touches 16 bytes, not a viewer record).
+    watch: Vec<WatchSlot>,
+    /// Value each viewer currently has in `index` ([`NOT_INDEXED`] = none).
+    indexed: Vec<i64>,
+    dirty: Vec<u32>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct WatchSlot {
+    ms: i64,
+    queued: bool,
+}
+
+impl WatchIndex {
+    fn slot(&mut self, vid: u32) -> &mut WatchSlot {
+        let i = vid as usize;
+        if self.watch.len() <= i {
+            self.watch.resize(i + 1, WatchSlot::default());
+        }
+        &mut self.watch[i]
+    }
+
+    /// Queues viewer `vid` (its watch time or entered flag changed).
+    fn mark(&mut self, vid: u32) {
+        let w = self.slot(vid);
+        if !w.queued {
+            w.queued = true;
+            self.dirty.push(vid);
+        }
+    }
+
+    /// Adds `dw` ms to viewer `vid`'s watch time.
+    fn add(&mut self, vid: u32, dw: i64) {
+        self.slot(vid).ms += dw;
+        self.mark(vid);
+    }
+
+    fn flush(&mut self, viewers: &[Viewer]) {
+        if self.indexed.len() < self.watch.len() {
+            self.indexed.resize(self.watch.len(), NOT_INDEXED);
+        }
+        for vid in std::mem::take(&mut self.dirty) {
+            let i = vid as usize;
+            self.watch[i].queued = false;
+            let Some(v) = viewers.get(i) else {
+                continue;
+            };
+            let now = if v.flags & flag::ENTERED != 0 {
+                self.watch[i].ms
+            } else {
+                NOT_INDEXED
+            };
+            let old = self.indexed[i];
+            if old != now {
+                if old != NOT_INDEXED {
+                    self.index.remove(old);
+                }
+                if now != NOT_INDEXED {
+                    self.index.insert(now);
+                }
+                self.indexed[i] = now;
+            }
+        }
+    }
+}
+
+/// [`WatchIndex`] behind a lock, so that [`Room::snapshot`] (`&self`) can apply the queued
+/// updates; ingestion reaches it through `get_mut` (no locking).
+#[derive(Debug, Default)]
+pub(crate) struct LazyWatch(std::sync::Mutex<WatchIndex>);
+
+impl LazyWatch {
+    fn lock(&self) -> std::sync::MutexGuard<'_, WatchIndex> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn get_mut(&mut self) -> &mut WatchIndex {
+        self.0.get_mut().unwrap_or_else(|e| e.into_inner())
+    }
+    fn heap_bytes(&self) -> usize {
+        let w = self.lock();
+        w.index.heap_bytes()
+            + w.watch.capacity() * std::mem::size_of::<WatchSlot>()
+            + w.indexed.capacity() * 8
+            + w.dirty.capacity() * 4
+    }
+}
+
+impl Clone for LazyWatch {
+    fn clone(&self) -> Self {
+        LazyWatch(std::sync::Mutex::new(self.lock().clone()))
+    }
 }
 
 /// Key tables of [`Room::key`].
@@ -918,10 +1049,7 @@ impl Room {
             repeat_payments: 0,
             repeat_enters: 0,
             orphan_sessions: 0,
-            watch_index: RankIndex::default(),
-            indexed_watch: Vec::new(),
-            watch_queued: Vec::new(),
-            watch_dirty: Vec::new(),
+            watch: LazyWatch::default(),
             retire_q: Default::default(),
             retired_slots: 0,
             sessions_retired: 0,
@@ -993,12 +1121,7 @@ impl Room {
                 self.seen.iter().map(map).sum::<usize>()
                     + self.seen_text.iter().map(map).sum::<usize>(),
             ),
-            (
-                "watch_index",
-                self.watch_index.heap_bytes()
-                    + self.indexed_watch.capacity() * 8
-                    + self.watch_queued.capacity(),
-            ),
+            ("watch_index", self.watch.heap_bytes()),
         ]
     }
 
@@ -1320,6 +1443,16 @@ impl Room {
 
     /// Time checks, lateness, de-duplication, then apply.
     pub(crate) fn accept(&mut self, r: Raw) -> Result<Outcome, IngestError> {
+        self.accept_as(r, None)
+    }
+
+    /// [`Room::accept`] with the text of the event's session id when the caller has it at hand
+    /// (the columnar batch's string, in cache, instead of the session table's copy).
+    pub(crate) fn accept_as(
+        &mut self,
+        r: Raw,
+        session: Option<&str>,
+    ) -> Result<Outcome, IngestError> {
         let start = self.cfg.stream_start_ms;
         let lo = start.saturating_sub(self.cfg.time_slack_ms);
         let hi = self
@@ -1334,7 +1467,10 @@ impl Room {
                 return Err(IngestError::new("ts", ErrorReason::TooLate));
             }
         }
-        let h = r.content_hash((r.session != NONE).then(|| self.session_ids.name(r.session)));
+        let h = r.content_hash(match session {
+            Some(s) => Some(s),
+            None => (r.session != NONE).then(|| self.session_ids.name(r.session)),
+        });
         if let IdKey::Text(t) = &r.key {
             if t.len() > self.cfg.caps.string_bytes {
                 return Err(IngestError::new("id", ErrorReason::CapExceeded));
@@ -1430,7 +1566,6 @@ impl Room {
 
     /// Recomputes dirty minute maxima and forgets ids that left the lateness window.
     pub(crate) fn finalize(&mut self) {
-        self.flush_watch();
         let start = self.cfg.stream_start_ms;
         let dirty = std::mem::take(&mut self.dirty_minutes);
         for m in dirty {
@@ -1659,59 +1794,36 @@ impl Room {
         }
         let v = &mut self.viewers[i];
         let old = v.clone();
-        let (was_in, w0) = (v.flags & flag::ENTERED != 0, v.watch_ms);
+        let was_in = v.flags & flag::ENTERED != 0;
         f(v);
-        let (is_in, w1) = (v.flags & flag::ENTERED != 0, v.watch_ms);
+        let is_in = v.flags & flag::ENTERED != 0;
         // the contribution (with its sorted path) only when a field it reads changed
         if !v.same_contrib_inputs(&old) {
             let (before, after) = (old.contrib(), v.contrib());
             if before != after {
-                self.agg.add(&before, -1);
-                self.agg.add(&after, 1);
+                self.agg.change(&before, &after);
             }
         }
-        if (was_in, w0) != (is_in, w1) {
+        if was_in != is_in {
             self.mark_watch(vid);
         }
     }
 
-    /// Queues a viewer whose watch time or entered flag changed; the rank index is brought up
-    /// to date in [`Room::finalize`] (once per viewer per batch).
+    /// Queues a viewer whose watch time or entered flag changed for the quantile index.
     fn mark_watch(&mut self, vid: u32) {
-        let i = vid as usize;
-        if self.indexed_watch.len() <= i {
-            self.indexed_watch.resize(i + 1, NOT_INDEXED);
-            self.watch_queued.resize(i + 1, false);
-        }
-        if !self.watch_queued[i] {
-            self.watch_queued[i] = true;
-            self.watch_dirty.push(vid);
-        }
+        self.watch.get_mut().mark(vid);
     }
 
-    fn flush_watch(&mut self) {
-        for vid in std::mem::take(&mut self.watch_dirty) {
-            let i = vid as usize;
-            let Some(v) = self.viewers.get(i) else {
-                continue;
-            };
-            let now = if v.flags & flag::ENTERED != 0 {
-                v.watch_ms
-            } else {
-                NOT_INDEXED
-            };
-            let old = self.indexed_watch[i];
-            if old != now {
-                if old != NOT_INDEXED {
-                    self.watch_index.remove(old);
-                }
-                if now != NOT_INDEXED {
-                    self.watch_index.insert(now);
-                }
-                self.indexed_watch[i] = now;
-            }
-            self.watch_queued[i] = false;
-        }
+    /// Nearest-rank watch-time quantiles (k-th smallest of the entered viewers' watch times for
+    /// each `rank(n)`, n = viewers who entered), after bringing the index up to date.
+    pub(crate) fn watch_quantiles<const K: usize>(
+        &self,
+        rank: [fn(u64) -> u64; K],
+    ) -> [Option<i64>; K] {
+        let mut w = self.watch.lock();
+        w.flush(&self.viewers);
+        let n = w.index.len();
+        rank.map(|r| w.index.kth(r(n)))
     }
 
     /// Raw minute and slot (0 body, 1 first ms) of an event inside the stream.
@@ -2088,11 +2200,8 @@ impl Room {
         }
         let len = |x: Option<(i64, i64)>| x.map_or(0, |(a, b)| b - a);
         let dw = len(new) - len(old);
-        if dw != 0 {
-            if let Some(vw) = self.viewers.get_mut(viewer as usize) {
-                vw.watch_ms += dw;
-                self.mark_watch(viewer);
-            }
+        if dw != 0 && (viewer as usize) < self.viewers.len() {
+            self.watch.get_mut().add(viewer, dw);
         }
         let start = self.cfg.stream_start_ms;
         let mr = |x: Option<(i64, i64)>| {

@@ -677,10 +677,7 @@ impl Room {
         let clickers = pc(flag::CLICKED);
 
         // ----- watch quantiles (nearest rank over the viewers' watch times) -----
-        let wi = &self.watch_index;
-        let n = wi.len();
-        let median = wi.kth(n.div_ceil(2));
-        let p90 = wi.kth((9 * n).div_ceil(10));
+        let [median, p90] = self.watch_quantiles([|n| n.div_ceil(2), |n| (9 * n).div_ceil(10)]);
 
         let result = ResultLayer {
             gmv_fen: t.gmv,

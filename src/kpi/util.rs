@@ -19,9 +19,9 @@ impl Hasher for Fx {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut b = [0u8; 8];
-            b[..rest.len()].copy_from_slice(rest);
-            self.write_u64(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 56));
+            // the tail as a little-endian word (zero-padded) without a variable-length copy
+            // (a `memcpy` call per short key was a tenth of the columnar ingestion time)
+            self.write_u64(le_tail(rest) ^ ((rest.len() as u64) << 56));
         }
     }
     fn write_u8(&mut self, n: u8) {
@@ -48,6 +48,23 @@ impl Hasher for Fx {
     }
 }
 
+/// 1–7 bytes as a little-endian `u64`, zero-padded (at most two overlapping loads).
+#[inline(always)]
+fn le_tail(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n >= 4 {
+        let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
+        let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
+        lo | (hi << ((n - 4) * 8))
+    } else {
+        let mut x = 0u64;
+        for (i, &c) in b.iter().enumerate() {
+            x |= (c as u64) << (i * 8);
+        }
+        x
+    }
+}
+
 /// HashMap with the Fx hasher.
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
@@ -62,18 +79,54 @@ pub(crate) fn str_hash(s: &str) -> u64 {
 /// Marker for "no interned value".
 pub(crate) const NONE: u32 = u32::MAX;
 
+/// One slot of the [`Interner`] table: enough to accept or reject a key without touching the
+/// per-id arrays. `tag` = high hash bits with the key length (capped at 255) in its low byte;
+/// `data` = the key's bytes as a zero-padded little-endian word when it is at most 8 bytes long
+/// (the usual short ids: no other memory is read), else its start offset in the arena.
+#[derive(Default, Debug, Clone, Copy)]
+struct Slot {
+    tag: u32,
+    /// Id + 1 (0 = empty).
+    id1: u32,
+    data: u64,
+}
+
+/// The key's bytes as a zero-padded little-endian word (keys of at most 8 bytes).
+#[inline(always)]
+fn le_word(b: &[u8]) -> u64 {
+    match b.len() {
+        0 => 0,
+        8 => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        _ => le_tail(b),
+    }
+}
+
 /// Maps strings to dense `u32` ids (0, 1, 2, ...) and back. No allocation per key: the names
-/// live in one arena string, the table is open addressing over `u32` slots (linear probing).
+/// live in one arena string, the table is open addressing (linear probing) over 16-byte slots
+/// that hold short keys inline, so a lookup usually reads one cache line.
 #[derive(Default, Debug, Clone)]
 pub(crate) struct Interner {
     /// All names, concatenated.
     arena: String,
     /// End offset of name `i` in `arena` (its start is the previous end).
     ends: Vec<usize>,
-    /// Low 32 bits of each name's hash (cheap rejection before comparing bytes, and rehash).
+    /// Low 32 bits of each name's hash (the slot index: rehash and rollback).
     hashes: Vec<u32>,
-    /// Slot → id + 1 (0 = empty). Length is a power of two (or 0).
-    slots: Vec<u32>,
+    /// Length is a power of two (or 0).
+    slots: Vec<Slot>,
+    /// Recently used keys, direct-mapped by hash ([`HOT`] slots once the table is large): the
+    /// keys of a live stream's active sessions and viewers recur batch after batch, and this
+    /// small table stays in cache where the large one does not.
+    hot: Vec<Slot>,
+}
+
+/// Size of [`Interner::hot`], allocated once the table has this many slots.
+const HOT: usize = 4096;
+
+/// Index of a hash's low 32 bits in [`Interner::hot`] (bits the main index uses last).
+#[inline(always)]
+fn hot_index(h: u32) -> usize {
+    (h >> 20) as usize & (HOT - 1)
 }
 
 impl Interner {
@@ -82,16 +135,41 @@ impl Interner {
         &self.arena[a..self.ends[i]]
     }
 
+    /// True when slot `sl` holds key `b` (`tag`, and `word` for keys of at most 8 bytes).
+    #[inline(always)]
+    fn slot_is(&self, sl: &Slot, tag: u32, word: u64, b: &[u8]) -> bool {
+        if sl.tag != tag || sl.id1 == 0 {
+            return false;
+        }
+        let n = b.len();
+        if n <= 8 {
+            sl.data == word
+        } else if n < 255 {
+            let a = sl.data as usize;
+            self.arena.as_bytes().get(a..a + n) == Some(b)
+        } else {
+            self.name_at((sl.id1 - 1) as usize).as_bytes() == b
+        }
+    }
+
     fn grow(&mut self) {
         let cap = (self.slots.len() * 2).max(64);
+        if cap >= HOT && self.hot.is_empty() {
+            self.hot = vec![Slot::default(); HOT];
+        }
         let mask = cap - 1;
-        let mut slots = vec![0u32; cap];
-        for (i, &h) in self.hashes.iter().enumerate() {
+        // re-insert in id order, so that rolling back the newest ids stays exact (`truncate`)
+        let mut by_id = vec![Slot::default(); self.ends.len()];
+        for sl in self.slots.iter().filter(|sl| sl.id1 != 0) {
+            by_id[(sl.id1 - 1) as usize] = *sl;
+        }
+        let mut slots = vec![Slot::default(); cap];
+        for (sl, &h) in by_id.iter().zip(&self.hashes) {
             let mut j = h as usize & mask;
-            while slots[j] != 0 {
+            while slots[j].id1 != 0 {
                 j = (j + 1) & mask;
             }
-            slots[j] = i as u32 + 1;
+            slots[j] = *sl;
         }
         self.slots = slots;
     }
@@ -110,32 +188,55 @@ impl Interner {
 
     #[inline]
     fn intern_inner(&mut self, s: &str, max_keys: usize, max_len: usize) -> Option<u32> {
-        // hash fits 32 bits: the slot index uses its low bits
-        let h = str_hash(s) as u32;
+        let h64 = str_hash(s);
+        // the slot index uses the low bits, the tag the high ones
+        let h = h64 as u32;
+        let b = s.as_bytes();
+        let n = b.len();
+        let tag = ((h64 >> 32) as u32 & !0xff) | n.min(255) as u32;
+        let short = n <= 8;
+        let word = if short { le_word(b) } else { 0 };
         if self.slots.is_empty() {
             self.grow();
+        }
+        let hi = hot_index(h);
+        if let Some(sl) = self.hot.get(hi) {
+            if self.slot_is(sl, tag, word, b) {
+                return Some(sl.id1 - 1);
+            }
         }
         let mask = self.slots.len() - 1;
         let mut j = h as usize & mask;
         loop {
-            let k = self.slots[j];
-            if k == 0 {
+            let sl = self.slots[j];
+            if sl.id1 == 0 {
                 break;
             }
-            let i = (k - 1) as usize;
-            if self.hashes[i] == h && self.name_at(i) == s {
-                return Some(k - 1);
+            if self.slot_is(&sl, tag, word, b) {
+                if let Some(e) = self.hot.get_mut(hi) {
+                    *e = sl;
+                }
+                return Some(sl.id1 - 1);
             }
             j = (j + 1) & mask;
         }
         let i = self.ends.len();
-        if i >= (NONE - 1) as usize || i >= max_keys || s.len() > max_len {
+        if i >= (NONE - 1) as usize || i >= max_keys || n > max_len {
             return None;
         }
+        let a = self.arena.len();
         self.arena.push_str(s);
         self.ends.push(self.arena.len());
         self.hashes.push(h);
-        self.slots[j] = i as u32 + 1;
+        let sl = Slot {
+            tag,
+            id1: i as u32 + 1,
+            data: if short { word } else { a as u64 },
+        };
+        self.slots[j] = sl;
+        if let Some(e) = self.hot.get_mut(hi) {
+            *e = sl;
+        }
         if (i + 1) * 4 >= self.slots.len() * 3 {
             self.grow();
         }
@@ -157,11 +258,17 @@ impl Interner {
         }
         let mask = self.slots.len() - 1;
         for i in (n..self.ends.len()).rev() {
-            let mut j = self.hashes[i] as usize & mask;
-            while self.slots[j] != i as u32 + 1 {
+            let h = self.hashes[i];
+            let mut j = h as usize & mask;
+            while self.slots[j].id1 != i as u32 + 1 {
                 j = (j + 1) & mask;
             }
-            self.slots[j] = 0;
+            self.slots[j] = Slot::default();
+            if let Some(e) = self.hot.get_mut(hot_index(h)) {
+                if e.id1 == i as u32 + 1 {
+                    *e = Slot::default();
+                }
+            }
         }
         self.arena
             .truncate(if n == 0 { 0 } else { self.ends[n - 1] });
@@ -174,7 +281,7 @@ impl Interner {
         self.arena.capacity()
             + self.ends.capacity() * 8
             + self.hashes.capacity() * 4
-            + self.slots.capacity() * 4
+            + (self.slots.capacity() + self.hot.capacity()) * std::mem::size_of::<Slot>()
     }
     /// The string of an id ("" for unknown ids).
     pub(crate) fn name(&self, i: u32) -> &str {
@@ -292,7 +399,38 @@ impl RankIndex {
 
 #[cfg(test)]
 mod tests {
-    use super::Interner;
+    use super::{le_tail, Interner};
+
+    /// The tail word is the zero-padded little-endian copy (so hashes did not change).
+    #[test]
+    fn le_tail_is_the_padded_word() {
+        let b = [0x81u8, 2, 0xf3, 4, 5, 0xa6, 7];
+        for n in 1..=7 {
+            let mut w = [0u8; 8];
+            w[..n].copy_from_slice(&b[..n]);
+            assert_eq!(le_tail(&b[..n]), u64::from_le_bytes(w), "{n}");
+        }
+    }
+
+    /// Keys of every length class (inline ≤ 8 bytes, arena < 255, longer) are found again and
+    /// told apart from keys sharing a prefix.
+    #[test]
+    fn interner_keys_of_every_length() {
+        let mut t = Interner::default();
+        let keys: Vec<String> = (1..300)
+            .flat_map(|n| ["a", "é"].map(|c| c.repeat(n)))
+            .chain((0..2000).map(|i| format!("k{i}")))
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(t.intern_capped(k, usize::MAX, usize::MAX), Some(i as u32));
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(t.intern_capped(k, 0, 0), Some(i as u32));
+            assert_eq!(t.name(i as u32), k);
+        }
+        assert_eq!(t.intern_capped("k20000", 0, 0), None);
+        assert_eq!(t.intern_capped(&"a".repeat(300), 0, 0), None);
+    }
 
     /// Rolling back to a mark, across table growths, leaves exactly the first `n` keys: they keep
     /// their ids, the others are unknown and get fresh ids from `n` again.
