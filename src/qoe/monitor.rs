@@ -735,11 +735,14 @@ impl Core {
                     self.load_to_first_frame = Some((shown - s).max(0.0));
                 }
             }
-            self.start(t, (self.startup_active_ms - (t - shown)).max(0.0));
-            // Playing since then (first frame back-dated, its time credited to playing time).
+            // Playing since then (first frame back-dated, its time credited to playing time),
+            // but never more than the time playback was wanted before now: after an `ended`,
+            // the wait for a new play is not watch time, so it cannot be playing time either.
+            let back = (t - shown).min(self.startup_active_ms).max(0.0);
+            self.start(t, self.startup_active_ms - back);
             self.first_frame = Some(shown);
             if self.eligible() {
-                self.acc.add(t - shown, self.bitrate, self.scale);
+                self.acc.add(back, self.bitrate, self.scale);
             }
         }
         Some(Progress::TimeUpdate(advance_s * 1000.0))

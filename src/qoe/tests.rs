@@ -1168,3 +1168,40 @@ fn qoe_degraded_bits_accumulate_and_survive_the_view() {
     assert_eq!(DEGRADED_NAMES.split(',').count(), 9);
     assert_eq!(DEGRADED_NO_RESIZE_OBSERVER, 1 << 8);
 }
+
+/// Found by `qoe_never_panics_and_stays_consistent` (proptest case cf359b5d): play, a playhead at
+/// −0, ended, a new play intent, then a playhead at 1e308; `playing_ms + stall_ms` must stay
+/// within `watch_ms` at every read.
+#[test]
+fn qoe_playing_and_stalls_stay_within_watch_after_ended_and_replay() {
+    let mut m = Monitor::new(QoeConfig::default(), 0.0);
+    let steps = [
+        (0.0, Observation::Play),
+        (
+            134.41934593432885,
+            Observation::TimeUpdate { position_s: -0.0 },
+        ),
+        (478.20837117915346, Observation::Ended),
+        (
+            71.25222716072129,
+            Observation::PlayIntent { autoplay: false },
+        ),
+        (
+            54.90292591758068,
+            Observation::TimeUpdate { position_s: 1e308 },
+        ),
+    ];
+    let mut t = 0.0;
+    for (dt, o) in steps {
+        t += dt;
+        m.observe(t, o);
+        let r = m.metrics(t);
+        assert!(
+            r.playing_ms + r.stall_ms <= r.watch_ms + 1e-6,
+            "after {o:?} at {t}: playing {} + stall {} > watch {}",
+            r.playing_ms,
+            r.stall_ms,
+            r.watch_ms
+        );
+    }
+}
