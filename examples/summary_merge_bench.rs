@@ -97,6 +97,13 @@ fn cpu_s() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+#[inline(never)]
+fn merge_all(merger: &mut Merger, msgs: &[(&[u8], &str)]) {
+    for (m, region) in msgs {
+        let _ = merger.ingest(m, region);
+    }
+}
+
 fn run(sessions: usize, per: usize, rooms: usize) {
     let generated = workload(sessions, per, rooms);
     // As a collector holds them: request bodies read into one buffer, in arrival order.
@@ -129,9 +136,7 @@ fn run(sessions: usize, per: usize, rooms: usize) {
     let mut merger = Merger::new();
     let cpu0 = cpu_s();
     let t = Instant::now();
-    for (m, region) in &msgs {
-        let _ = merger.ingest(m, region);
-    }
+    merge_all(&mut merger, &msgs);
     let dt = t.elapsed().as_secs_f64();
     let cpu = cpu_s().zip(cpu0).map(|(b, a)| b - a).unwrap_or(f64::NAN);
     let n = msgs.len() as f64;

@@ -401,20 +401,25 @@ impl Ledger {
                 }
             }
             Entry::Vacant(e) => {
-                let mut sl = SessionLedger {
+                // A final first summary needs no ledger afterwards (no heap block); otherwise the
+                // ledger is built in its box (no copy of its ≈ 450 bytes).
+                let fresh = || SessionLedger {
                     min_base: 0,
                     last_seq: 0,
                     last: Totals::ZERO,
                     degraded: 0,
                     older: Older::default(),
                 };
-                let v = Self::place(&mut sl, s, true)?;
-                e.insert(if s.is_final {
-                    Slot::Finished(s.seq)
+                if s.is_final {
+                    let v = Self::place(&mut fresh(), s, true)?;
+                    e.insert(Slot::Finished(s.seq));
+                    Ok(v)
                 } else {
-                    Slot::Open(Box::new(sl))
-                });
-                Ok(v)
+                    let mut sl = Box::new(fresh());
+                    let v = Self::place(&mut sl, s, true)?;
+                    e.insert(Slot::Open(sl));
+                    Ok(v)
+                }
             }
         }
     }
@@ -454,22 +459,22 @@ impl Ledger {
         let mut cum = Totals::ZERO;
         let mut delta = Totals::ZERO;
         let mut overflow = false;
-        let mut regressed = None;
+        let mut regressed: u32 = 0;
         for i in 0..COUNTERS {
             let (c, o) = base.values[i].overflowing_add(s.delta.values[i]);
             let (d, u) = c.overflowing_sub(sl.last.values[i]);
             overflow |= o;
-            if u && regressed.is_none() {
-                regressed = Some(i);
-            }
+            regressed |= u32::from(u) << i;
             cum.values[i] = c;
             delta.values[i] = d;
         }
         if overflow {
             return Err(MergeError::Overflow);
         }
-        if let Some(i) = regressed {
-            return Err(MergeError::NonMonotone(COUNTER_NAMES[i]));
+        if regressed != 0 {
+            return Err(MergeError::NonMonotone(
+                COUNTER_NAMES[regressed.trailing_zeros() as usize],
+            ));
         }
         let outcome = |t: &Totals| {
             t.get(Counter::Started)
@@ -1128,19 +1133,26 @@ impl Merger {
             None => self.rooms.entry(s.room_id.to_owned()).or_default(),
         };
         room.total.apply(&applied, coupon);
-        let region = if room.regions.contains_key(region)
-            || room.regions.len() < self.options.max_regions_per_room
-        {
-            region
-        } else {
-            self.stats.region_overflow += 1;
-            OTHER_REGION
+        // One region lookup when the region exists (the common case).
+        let region = match room.regions.get_mut(region) {
+            Some(agg) => {
+                agg.apply(&applied, coupon);
+                region
+            }
+            None => {
+                let region = if room.regions.len() < self.options.max_regions_per_room {
+                    region
+                } else {
+                    self.stats.region_overflow += 1;
+                    OTHER_REGION
+                };
+                room.regions
+                    .entry(region.to_owned())
+                    .or_default()
+                    .apply(&applied, coupon);
+                region
+            }
         };
-        let agg = match room.regions.get_mut(region) {
-            Some(a) => a,
-            None => room.regions.entry(region.to_owned()).or_default(),
-        };
-        agg.apply(&applied, coupon);
         if self.options.minute_rows {
             let minute = s.end_ms() / MINUTE_MS * MINUTE_MS;
             let existing = room
