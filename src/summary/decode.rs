@@ -174,11 +174,17 @@ impl<'a> Reader<'a> {
     /// [`Self::varint`] whose field name is only computed on a rejection.
     #[inline(always)]
     fn varint_named(&mut self, field: impl FnOnce() -> &'static str) -> Result<u64, DecodeError> {
-        // Fast path: most values of a summary (tags, small counters) are one byte.
+        // Fast paths: most values of a summary are one byte (tags, small counters) or two.
         if let Some(&b) = self.buf.get(self.pos) {
             if b < 0x80 {
                 self.pos += 1;
                 return Ok(u64::from(b));
+            }
+            if let Some(&c) = self.buf.get(self.pos + 1) {
+                if c < 0x80 && c != 0 {
+                    self.pos += 2;
+                    return Ok(u64::from(b & 0x7f) | u64::from(c) << 7);
+                }
             }
         }
         self.varint_long().map_err(|bad| {
