@@ -166,21 +166,17 @@ impl<'a> Reader<'a> {
     }
 
     /// A strict LEB128 varint: at most 10 bytes, fits 64 bits, minimal.
-    #[inline(always)]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn varint(&mut self, field: &'static str) -> Result<u64, DecodeError> {
-        self.varint_named(|| field)
-    }
-
-    /// [`Self::varint`] whose field name is only computed on a rejection.
-    #[inline(always)]
-    fn varint_named(&mut self, field: impl FnOnce() -> &'static str) -> Result<u64, DecodeError> {
         // Fast paths: most values of a summary are one byte (tags, small counters) or two.
         if let Some(&b) = self.buf.get(self.pos) {
             if b < 0x80 {
                 self.pos += 1;
                 return Ok(u64::from(b));
             }
-            if let Some(&c) = self.buf.get(self.pos + 1) {
+            // (Natively only: in the size-budgeted console wasm the code at every call site
+            // costs more than it saves.)
+            if let (false, Some(&c)) = (cfg!(target_arch = "wasm32"), self.buf.get(self.pos + 1)) {
                 if c < 0x80 && c != 0 {
                     self.pos += 2;
                     return Ok(u64::from(b & 0x7f) | u64::from(c) << 7);
@@ -189,9 +185,9 @@ impl<'a> Reader<'a> {
         }
         self.varint_long().map_err(|bad| {
             if bad {
-                DecodeError::BadVarint(field())
+                DecodeError::BadVarint(field)
             } else {
-                DecodeError::Truncated(field())
+                DecodeError::Truncated(field)
             }
         })
     }
@@ -286,7 +282,7 @@ pub fn decode(bytes: &[u8]) -> Result<Summary<'_>, DecodeError> {
         if wire != WIRE_VARINT {
             return Err(DecodeError::BadWireType(slot_name(slot)));
         }
-        let v = r.varint_named(|| slot_name(slot))?;
+        let v = r.varint(slot_name(slot))?;
         if slot < STATE_SLOT {
             let i = usize::from(slot - 1);
             if seen_counters & (1 << i) != 0 {
@@ -350,6 +346,7 @@ const SLOTS: [u8; 64] = {
 };
 
 /// Wire name of the known field of slot code `slot` (≠ 0) of [`SLOTS`].
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
 fn slot_name(slot: u8) -> &'static str {
     if slot < STATE_SLOT {
         COUNTER_NAMES[usize::from(slot - 1)]

@@ -303,17 +303,11 @@ impl Older {
 pub struct Ledger {
     /// Every session seen, by (session id, room number): open ones with their ledger (boxed: a
     /// finished session keeps only the sequence number of its final summary, all that
-    /// de-duplication needs afterwards). A summary costs one session lookup, in part
-    /// `id[0] % SESSION_PARTS` (empty until the first summary): many small maps rather than one,
-    /// so that growing one rehashes a few hundred KB within the cache instead of moving every
-    /// entry of a table of tens of MB at random (10^6 new sessions: ≈ 2× faster).
-    sessions: Vec<HashMap<([u8; 16], u32), Slot, IdHashBuilder>>,
+    /// de-duplication needs afterwards). One map, so that a summary costs one session lookup.
+    sessions: HashMap<([u8; 16], u32), Slot, IdHashBuilder>,
     /// Room id → room number (4 bytes per session key instead of the room id).
     rooms: HashMap<String, u32, IdHashBuilder>,
 }
-
-/// Number of session maps of a [`Ledger`] (a power of two).
-const SESSION_PARTS: usize = 64;
 
 /// Hashing of session ids (128 random bits from the player's CSPRNG): a seeded multiply-fold of
 /// the two 64-bit halves, several times cheaper than SipHash. The per-process random seed keeps
@@ -374,7 +368,7 @@ impl Ledger {
 
     /// Number of sessions seen ((room, session id) pairs).
     pub fn sessions(&self) -> usize {
-        self.sessions.iter().map(HashMap::len).sum()
+        self.sessions.len()
     }
 
     /// Places one decoded summary. On `Err` nothing changed.
@@ -388,11 +382,7 @@ impl Ledger {
                 r
             }
         };
-        if self.sessions.is_empty() {
-            self.sessions.resize_with(SESSION_PARTS, HashMap::default);
-        }
-        let part = &mut self.sessions[usize::from(s.session_id[0]) % SESSION_PARTS];
-        match part.entry((s.session_id, room)) {
+        match self.sessions.entry((s.session_id, room)) {
             Entry::Occupied(mut o) => {
                 let slot = o.get_mut();
                 match slot {
@@ -411,25 +401,20 @@ impl Ledger {
                 }
             }
             Entry::Vacant(e) => {
-                // A final first summary needs no ledger afterwards (no heap block); otherwise the
-                // ledger is built in its box (no copy of its ≈ 450 bytes).
-                let fresh = || SessionLedger {
+                let mut sl = SessionLedger {
                     min_base: 0,
                     last_seq: 0,
                     last: Totals::ZERO,
                     degraded: 0,
                     older: Older::default(),
                 };
-                if s.is_final {
-                    let v = Self::place(&mut fresh(), s, true)?;
-                    e.insert(Slot::Finished(s.seq));
-                    Ok(v)
+                let v = Self::place(&mut sl, s, true)?;
+                e.insert(if s.is_final {
+                    Slot::Finished(s.seq)
                 } else {
-                    let mut sl = Box::new(fresh());
-                    let v = Self::place(&mut sl, s, true)?;
-                    e.insert(Slot::Open(sl));
-                    Ok(v)
-                }
+                    Slot::Open(Box::new(sl))
+                });
+                Ok(v)
             }
         }
     }
@@ -466,10 +451,11 @@ impl Ledger {
         };
         // cum = base + delta (any overflow wins), increment = cum - last (the first counter that
         // would decrease is named). When the base is the newest applied summary (every ack
-        // received, a new session, an adopted base) the increment is the delta itself.
+        // received, a new session, an adopted base) the increment is the delta itself (natively
+        // only: the console wasm is size-budgeted).
         let mut cum = Totals::ZERO;
         let mut overflow = false;
-        let delta = if b >= last_seq {
+        let delta = if b >= last_seq && !cfg!(target_arch = "wasm32") {
             for i in 0..COUNTERS {
                 let (c, o) = sl.last.values[i].overflowing_add(s.delta.values[i]);
                 overflow |= o;
@@ -1067,7 +1053,8 @@ impl Merger {
     /// Decodes, de-duplicates and merges one message received from `region` (≤ 64 bytes, `""`
     /// when unknown). Rejections are counted in [`Self::stats`] and change nothing else.
     pub fn ingest(&mut self, bytes: &[u8], region: &str) -> Result<Ingested, IngestError> {
-        self.decode_and_apply(bytes, region, None, None, |i, _| i)
+        self.decode_and_apply(bytes, region, None, None)
+            .map(|(i, _)| i)
     }
 
     /// [`Self::ingest`] for a request addressed to `room` (when given, the summary's room id must
@@ -1092,27 +1079,26 @@ impl Merger {
         room: Option<&str>,
         now_ms: Option<u64>,
     ) -> Result<(Ingested, Summary<'b>), IngestError> {
-        self.decode_and_apply(bytes, region, room, now_ms, |i, s| (i, s))
+        self.decode_and_apply(bytes, region, room, now_ms)
     }
 
-    /// [`Self::ingest_at`] returning `keep(verdict, summary)`, inlined in [`Self::ingest`] so
-    /// that the summary it drops is never moved around.
-    #[inline(always)]
-    fn decode_and_apply<'b, T>(
+    /// [`Self::ingest_at`], inlined in [`Self::ingest`] (natively) so that the summary it drops
+    /// is not moved around.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    fn decode_and_apply<'b>(
         &mut self,
         bytes: &'b [u8],
         region: &str,
         room: Option<&str>,
         now_ms: Option<u64>,
-        keep: impl FnOnce(Ingested, Summary<'b>) -> T,
-    ) -> Result<T, IngestError> {
+    ) -> Result<(Ingested, Summary<'b>), IngestError> {
         let r = match decode(bytes) {
             Err(e) => Err(IngestError::Decode(e)),
             Ok(s) if room.is_some_and(|r| r != s.room_id) => {
                 Err(IngestError::Merge(MergeError::RoomMismatch))
             }
             Ok(s) => match self.ingest_summary_at(&s, region, now_ms) {
-                Ok(i) => Ok(keep(i, s)),
+                Ok(i) => Ok((i, s)),
                 Err(e) => Err(IngestError::Merge(e)),
             },
         };
