@@ -1053,8 +1053,7 @@ impl Merger {
     /// Decodes, de-duplicates and merges one message received from `region` (≤ 64 bytes, `""`
     /// when unknown). Rejections are counted in [`Self::stats`] and change nothing else.
     pub fn ingest(&mut self, bytes: &[u8], region: &str) -> Result<Ingested, IngestError> {
-        self.decode_and_apply(bytes, region, None, None)
-            .map(|(i, _)| i)
+        self.ingest_at(bytes, region, None, None).map(|(i, _)| i)
     }
 
     /// [`Self::ingest`] for a request addressed to `room` (when given, the summary's room id must
@@ -1072,20 +1071,9 @@ impl Merger {
     /// whose client end time is outside `[now − window_past_ms, now + window_future_ms]` is
     /// rejected `out_of_window`. Pass `None` when replaying summaries accepted earlier (a
     /// collector's log), so that what was acknowledged is applied again whatever the time.
-    pub fn ingest_at<'b>(
-        &mut self,
-        bytes: &'b [u8],
-        region: &str,
-        room: Option<&str>,
-        now_ms: Option<u64>,
-    ) -> Result<(Ingested, Summary<'b>), IngestError> {
-        self.decode_and_apply(bytes, region, room, now_ms)
-    }
-
-    /// [`Self::ingest_at`], inlined in [`Self::ingest`] (natively) so that the summary it drops
-    /// is not moved around.
+    /// (Inlined natively, so that [`Self::ingest`] does not move the summary it drops around.)
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
-    fn decode_and_apply<'b>(
+    pub fn ingest_at<'b>(
         &mut self,
         bytes: &'b [u8],
         region: &str,
