@@ -1,8 +1,11 @@
 //! Merge benchmark: 10^6 encoded viewer summaries → decode, de-duplicate and merge into room and
 //! region aggregates (one collector), natively.
 //!
-//! `cargo run --release --features player,console --example summary_merge_bench [sessions] [per]`
-//! (default 100 000 sessions × 10 summaries, plus a run of 10^6 single-summary sessions).
+//! `cargo run --profile console --features player,console --example summary_merge_bench [sessions]
+//! [per] [threads]` (default 100 000 sessions × 10 summaries, plus a run of 10^6 single-summary
+//! sessions). Each run is merged on one thread, then sharded by session id over `threads` threads
+//! (default: the available parallelism, at least 2), each shard its own `Merger`, the shards'
+//! aggregates united at the end; the sharded result is checked against the one-thread result.
 
 use std::time::Instant;
 
@@ -97,7 +100,14 @@ fn cpu_s() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-fn run(sessions: usize, per: usize, rooms: usize) {
+#[inline(never)]
+fn merge_all(merger: &mut Merger, msgs: &[(&[u8], &str)]) {
+    for (m, region) in msgs {
+        let _ = merger.ingest(m, region);
+    }
+}
+
+fn run(sessions: usize, per: usize, rooms: usize, threads: usize) {
     let generated = workload(sessions, per, rooms);
     // As a collector holds them: request bodies read into one buffer, in arrival order.
     let mut buf = Vec::new();
@@ -129,9 +139,7 @@ fn run(sessions: usize, per: usize, rooms: usize) {
     let mut merger = Merger::new();
     let cpu0 = cpu_s();
     let t = Instant::now();
-    for (m, region) in &msgs {
-        let _ = merger.ingest(m, region);
-    }
+    merge_all(&mut merger, &msgs);
     let dt = t.elapsed().as_secs_f64();
     let cpu = cpu_s().zip(cpu0).map(|(b, a)| b - a).unwrap_or(f64::NAN);
     let n = msgs.len() as f64;
@@ -158,6 +166,73 @@ fn run(sessions: usize, per: usize, rooms: usize) {
         stats.rejected,
         viewers
     );
+    let t = Instant::now();
+    let (sharded, cpu) = merge_sharded(&msgs, threads);
+    let dt = t.elapsed().as_secs_f64();
+    check_same(&merger, &sharded);
+    println!(
+        "  sharded by session id over {threads} threads: decode+dedup+merge {dt:.3} s wall ({cpu:.2} s CPU, all threads), {:.0} summaries/s; result equal to one thread's (counters, stats, HLL estimates; KLL n, min, max)",
+        n / dt
+    );
+}
+
+/// Sharded merge: each thread ingests the messages of its shard ([`Merger::shard_of`]) into its
+/// own merger; the shards are then united on this thread. Returns the union and the CPU time of
+/// all threads.
+fn merge_sharded(msgs: &[(&[u8], &str)], threads: usize) -> (Merger, f64) {
+    let shards: Vec<(Merger, Option<f64>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                scope.spawn(move || {
+                    let cpu0 = cpu_s();
+                    let mut m = Merger::new();
+                    for &(b, region) in msgs {
+                        if Merger::shard_of(b, threads) == k {
+                            let _ = m.ingest(b, region);
+                        }
+                    }
+                    (m, cpu_s().zip(cpu0).map(|(b, a)| b - a))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("shard thread"))
+            .collect()
+    });
+    let cpu0 = cpu_s();
+    let mut all = Merger::new();
+    let mut cpu = 0.0;
+    for (m, c) in &shards {
+        all.absorb(m);
+        cpu += c.unwrap_or(f64::NAN);
+    }
+    cpu += cpu_s().zip(cpu0).map(|(b, a)| b - a).unwrap_or(f64::NAN);
+    (all, cpu)
+}
+
+/// Panics unless the sharded union equals the one-thread merge.
+fn check_same(one: &Merger, sharded: &Merger) {
+    assert_eq!(one.stats(), sharded.stats(), "stats");
+    assert_eq!(one.rooms().len(), sharded.rooms().len(), "rooms");
+    for (name, a) in one.rooms() {
+        let b = &sharded.rooms()[name];
+        let pairs = std::iter::once((&a.total, &b.total))
+            .chain(a.regions.iter().map(|(r, x)| (x, &b.regions[r])));
+        for (x, y) in pairs {
+            assert_eq!(x.counters, y.counters, "counters of {name}");
+            assert_eq!(x.distinct_viewers(), y.distinct_viewers(), "HLL of {name}");
+            for (k, l) in [
+                (x.startup_ms_sketch(), y.startup_ms_sketch()),
+                (x.watch_ms_sketch(), y.watch_ms_sketch()),
+            ] {
+                assert_eq!(
+                    (k.n(), k.min_item(), k.max_item()),
+                    (l.n(), l.min_item(), l.max_item())
+                );
+            }
+        }
+    }
 }
 
 fn main() {
@@ -167,8 +242,12 @@ fn main() {
         .collect();
     let sessions = args.first().copied().unwrap_or(100_000);
     let per = args.get(1).copied().unwrap_or(10);
-    run(sessions, per, 20);
+    let threads = args
+        .get(2)
+        .copied()
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get().max(2)));
+    run(sessions, per, 20, threads);
     if args.is_empty() {
-        run(1_000_000, 1, 20);
+        run(1_000_000, 1, 20, threads);
     }
 }

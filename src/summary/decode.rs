@@ -166,29 +166,53 @@ impl<'a> Reader<'a> {
     }
 
     /// A strict LEB128 varint: at most 10 bytes, fits 64 bits, minimal.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn varint(&mut self, field: &'static str) -> Result<u64, DecodeError> {
-        // Fast path: most values of a summary (tags, small counters) are one byte.
+        // Fast paths: most values of a summary are one byte (tags, small counters) or two.
         if let Some(&b) = self.buf.get(self.pos) {
             if b < 0x80 {
                 self.pos += 1;
                 return Ok(u64::from(b));
             }
+            // (Natively only: in the size-budgeted console wasm the code at every call site
+            // costs more than it saves.)
+            if let (false, Some(&c)) = (cfg!(target_arch = "wasm32"), self.buf.get(self.pos + 1)) {
+                if c < 0x80 && c != 0 {
+                    self.pos += 2;
+                    return Ok(u64::from(b & 0x7f) | u64::from(c) << 7);
+                }
+            }
         }
+        self.varint_long().map_err(|bad| {
+            if bad {
+                DecodeError::BadVarint(field)
+            } else {
+                DecodeError::Truncated(field)
+            }
+        })
+    }
+
+    /// A varint of more than one byte (or none left): `Err(true)` when too long, overflowing or
+    /// not minimal, `Err(false)` when the message ends inside it.
+    #[inline(never)]
+    fn varint_long(&mut self) -> Result<u64, bool> {
+        let rest = self.buf.get(self.pos..).unwrap_or(&[]);
         let mut v: u64 = 0;
-        for i in 0..10u32 {
-            let b = self.byte(field)?;
+        for (i, &b) in rest.iter().take(10).enumerate() {
             if i == 9 && b > 1 {
-                return Err(DecodeError::BadVarint(field));
+                return Err(true);
             }
             v |= u64::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
                 if b == 0 && i > 0 {
-                    return Err(DecodeError::BadVarint(field));
+                    return Err(true);
                 }
+                self.pos += i + 1;
                 return Ok(v);
             }
         }
-        Err(DecodeError::BadVarint(field))
+        // Fewer than 10 bytes left, all with the continuation bit (10 would have hit `i == 9`).
+        Err(false)
     }
 
     fn at_end(&self) -> bool {
@@ -251,35 +275,31 @@ pub fn decode(bytes: &[u8]) -> Result<Summary<'_>, DecodeError> {
             return Err(DecodeError::BadTag);
         }
         let slot = if field < 64 { SLOTS[field as usize] } else { 0 };
-        let counter = (slot >= 1 && slot <= COUNTERS as u8).then(|| usize::from(slot - 1));
-        let state_slot = (slot >= STATE_SLOT).then(|| usize::from(slot - STATE_SLOT));
-        let name = match (counter, state_slot) {
-            (Some(i), _) => COUNTER_NAMES[i],
-            (None, Some(j)) => STATE_NAMES[j],
-            (None, None) => {
-                skip(&mut r, wire)?;
-                continue;
-            }
-        };
-        if wire != WIRE_VARINT {
-            return Err(DecodeError::BadWireType(name));
+        if slot == 0 {
+            skip(&mut r, wire)?;
+            continue;
         }
-        let v = r.varint(name)?;
-        if let Some(i) = counter {
+        if wire != WIRE_VARINT {
+            return Err(DecodeError::BadWireType(slot_name(slot)));
+        }
+        let v = r.varint(slot_name(slot))?;
+        if slot < STATE_SLOT {
+            let i = usize::from(slot - 1);
             if seen_counters & (1 << i) != 0 {
-                return Err(DecodeError::DuplicateField(name));
+                return Err(DecodeError::DuplicateField(COUNTER_NAMES[i]));
             }
             seen_counters |= 1 << i;
             delta.values[i] = v;
-        } else if let Some(j) = state_slot {
+        } else {
+            let j = usize::from(slot - STATE_SLOT);
             if seen_state & (1 << j) != 0 {
-                return Err(DecodeError::DuplicateField(name));
+                return Err(DecodeError::DuplicateField(STATE_NAMES[j]));
             }
             seen_state |= 1 << j;
             set_state(&mut state, j, v)?;
         }
     }
-    check_counters(&delta, span_ms)?;
+    check_counters(&delta, seen_counters, span_ms)?;
     Ok(Summary {
         session_id,
         room_id,
@@ -324,6 +344,16 @@ const SLOTS: [u8; 64] = {
     }
     t
 };
+
+/// Wire name of the known field of slot code `slot` (≠ 0) of [`SLOTS`].
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+fn slot_name(slot: u8) -> &'static str {
+    if slot < STATE_SLOT {
+        COUNTER_NAMES[usize::from(slot - 1)]
+    } else {
+        STATE_NAMES[usize::from(slot - STATE_SLOT)]
+    }
+}
 
 /// Wire name of each state field, by slot.
 const STATE_NAMES: [&str; 9] = [
@@ -387,12 +417,16 @@ fn set_state(st: &mut State, j: usize, v: u64) -> Result<(), DecodeError> {
     Ok(())
 }
 
-/// Physical limits of the counter deltas over `span_ms`.
-fn check_counters(d: &Totals, span_ms: u64) -> Result<(), DecodeError> {
+/// Physical limits of the counter deltas over `span_ms`; `seen` has bit i set for each counter
+/// present (an absent counter is 0, within every limit), checked in index order.
+fn check_counters(d: &Totals, seen: u32, span_ms: u64) -> Result<(), DecodeError> {
     let span = span_ms + 1000;
-    for (i, limit) in COUNTER_LIMITS.iter().enumerate() {
+    let mut rest = seen;
+    while rest != 0 {
+        let i = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
         let v = d.values[i];
-        let max = match *limit {
+        let max = match COUNTER_LIMITS[i] {
             Limit::Ms => span,
             Limit::Every(n) => span / n + 1,
             Limit::PerMs(n) => span.saturating_mul(n),

@@ -449,28 +449,43 @@ impl Ledger {
                 None => return Err(MergeError::UnknownBase),
             }
         };
-        // One pass: cum = base + delta (any overflow wins), increment = cum - last (the first
-        // counter that would decrease is named). No temporaries: this runs once per summary.
+        // cum = base + delta (any overflow wins), increment = cum - last (the first counter that
+        // would decrease is named). When the base is the newest applied summary (every ack
+        // received, a new session, an adopted base) the increment is the delta itself (natively
+        // only: the console wasm is size-budgeted).
         let mut cum = Totals::ZERO;
-        let mut delta = Totals::ZERO;
         let mut overflow = false;
-        let mut regressed = None;
-        for i in 0..COUNTERS {
-            let (c, o) = base.values[i].overflowing_add(s.delta.values[i]);
-            let (d, u) = c.overflowing_sub(sl.last.values[i]);
-            overflow |= o;
-            if u && regressed.is_none() {
-                regressed = Some(i);
+        let delta = if b >= last_seq && !cfg!(target_arch = "wasm32") {
+            for i in 0..COUNTERS {
+                let (c, o) = sl.last.values[i].overflowing_add(s.delta.values[i]);
+                overflow |= o;
+                cum.values[i] = c;
             }
-            cum.values[i] = c;
-            delta.values[i] = d;
-        }
-        if overflow {
-            return Err(MergeError::Overflow);
-        }
-        if let Some(i) = regressed {
-            return Err(MergeError::NonMonotone(COUNTER_NAMES[i]));
-        }
+            if overflow {
+                return Err(MergeError::Overflow);
+            }
+            s.delta
+        } else {
+            let mut delta = Totals::ZERO;
+            let mut regressed: u32 = 0;
+            for i in 0..COUNTERS {
+                let (c, o) = base.values[i].overflowing_add(s.delta.values[i]);
+                let (d, u) = c.overflowing_sub(sl.last.values[i]);
+                overflow |= o;
+                regressed |= u32::from(u) << i;
+                cum.values[i] = c;
+                delta.values[i] = d;
+            }
+            if overflow {
+                return Err(MergeError::Overflow);
+            }
+            if regressed != 0 {
+                return Err(MergeError::NonMonotone(
+                    COUNTER_NAMES[regressed.trailing_zeros() as usize],
+                ));
+            }
+            delta
+        };
         let outcome = |t: &Totals| {
             t.get(Counter::Started)
                 + t.get(Counter::ExitBeforeStart)
@@ -1038,7 +1053,7 @@ impl Merger {
     /// Decodes, de-duplicates and merges one message received from `region` (≤ 64 bytes, `""`
     /// when unknown). Rejections are counted in [`Self::stats`] and change nothing else.
     pub fn ingest(&mut self, bytes: &[u8], region: &str) -> Result<Ingested, IngestError> {
-        self.ingest_to(bytes, region, None).map(|(i, _)| i)
+        self.ingest_at(bytes, region, None, None).map(|(i, _)| i)
     }
 
     /// [`Self::ingest`] for a request addressed to `room` (when given, the summary's room id must
@@ -1056,6 +1071,8 @@ impl Merger {
     /// whose client end time is outside `[now − window_past_ms, now + window_future_ms]` is
     /// rejected `out_of_window`. Pass `None` when replaying summaries accepted earlier (a
     /// collector's log), so that what was acknowledged is applied again whatever the time.
+    /// (Inlined natively, so that [`Self::ingest`] does not move the summary it drops around.)
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     pub fn ingest_at<'b>(
         &mut self,
         bytes: &'b [u8],
@@ -1063,15 +1080,17 @@ impl Merger {
         room: Option<&str>,
         now_ms: Option<u64>,
     ) -> Result<(Ingested, Summary<'b>), IngestError> {
-        let r = decode(bytes).map_err(IngestError::Decode).and_then(|s| {
-            if room.is_some_and(|r| r != s.room_id) {
-                return Err(IngestError::Merge(MergeError::RoomMismatch));
+        let r = match decode(bytes) {
+            Err(e) => Err(IngestError::Decode(e)),
+            Ok(s) if room.is_some_and(|r| r != s.room_id) => {
+                Err(IngestError::Merge(MergeError::RoomMismatch))
             }
-            self.ingest_summary_at(&s, region, now_ms)
-                .map(|i| (i, s))
-                .map_err(IngestError::Merge)
-        });
-        if let Err(e) = r {
+            Ok(s) => match self.ingest_summary_at(&s, region, now_ms) {
+                Ok(i) => Ok((i, s)),
+                Err(e) => Err(IngestError::Merge(e)),
+            },
+        };
+        if let Err(e) = &r {
             self.count_rejection(e.code());
         }
         r
@@ -1110,7 +1129,8 @@ impl Merger {
                 return Err(MergeError::OutOfWindow);
             }
         }
-        let applied = match self.ledger.accept(s)? {
+        let verdict = self.ledger.accept(s)?;
+        let applied = match &verdict {
             Verdict::Applied(a) => a,
             Verdict::Duplicate => {
                 self.stats.duplicates += 1;
@@ -1127,20 +1147,27 @@ impl Merger {
             Some(r) => r,
             None => self.rooms.entry(s.room_id.to_owned()).or_default(),
         };
-        room.total.apply(&applied, coupon);
-        let region = if room.regions.contains_key(region)
-            || room.regions.len() < self.options.max_regions_per_room
-        {
-            region
-        } else {
-            self.stats.region_overflow += 1;
-            OTHER_REGION
+        room.total.apply(applied, coupon);
+        // One region lookup when the region exists (the common case).
+        let region = match room.regions.get_mut(region) {
+            Some(agg) => {
+                agg.apply(applied, coupon);
+                region
+            }
+            None => {
+                let region = if room.regions.len() < self.options.max_regions_per_room {
+                    region
+                } else {
+                    self.stats.region_overflow += 1;
+                    OTHER_REGION
+                };
+                room.regions
+                    .entry(region.to_owned())
+                    .or_default()
+                    .apply(applied, coupon);
+                region
+            }
         };
-        let agg = match room.regions.get_mut(region) {
-            Some(a) => a,
-            None => room.regions.entry(region.to_owned()).or_default(),
-        };
-        agg.apply(&applied, coupon);
         if self.options.minute_rows {
             let minute = s.end_ms() / MINUTE_MS * MINUTE_MS;
             let existing = room
@@ -1155,7 +1182,7 @@ impl Merger {
                     Some(m) => m,
                     None => room.minutes.entry(region.to_owned()).or_default(),
                 };
-                mins.entry(minute).or_default().apply(&applied, coupon);
+                mins.entry(minute).or_default().apply(applied, coupon);
             } else {
                 self.stats.minute_overflow += 1;
             }
@@ -1181,5 +1208,49 @@ impl Merger {
     /// The de-duplication ledger.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// The shard, in `0..shards`, of a message for a collector that merges on `shards` threads:
+    /// a function of the session id alone (bytes 4..20), so every summary of a session lands in
+    /// the same shard and each shard's own [`Merger`] (its own [`Ledger`]) de-duplicates exactly;
+    /// a message too short to hold a session id goes to shard 0 (which rejects it). Union the
+    /// shards with [`Merger::absorb`]. Session ids are random, so shards are balanced; a client
+    /// choosing its ids can unbalance them, not change any result.
+    pub fn shard_of(bytes: &[u8], shards: usize) -> usize {
+        let Some(id) = bytes.get(4..20) else {
+            return 0;
+        };
+        let mut x = [0u8; 8];
+        for (i, b) in id.iter().enumerate() {
+            x[i % 8] ^= b;
+        }
+        let h = u64::from_le_bytes(x).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        ((u128::from(h) * shards as u128) >> 64) as usize
+    }
+
+    /// Adds the aggregates and stats of `other`, a merger that saw other sessions (another shard
+    /// of [`Merger::shard_of`]): rooms merged ([`RoomAggregate::merge`]), stats added. The
+    /// ledgers stay where they are (keep routing each session to its shard). Over all shards the
+    /// result equals one merger fed every message in the same per-session order — counters and
+    /// stats bit-identical, HLL registers identical, KLL sketches within their rank error —
+    /// unless a cap of [`MergerOptions`] was reached, which each shard applies on its own.
+    pub fn absorb(&mut self, other: &Merger) {
+        for (name, room) in &other.rooms {
+            match self.rooms.get_mut(name) {
+                Some(mine) => mine.merge(room),
+                None => {
+                    self.rooms.insert(name.clone(), room.clone());
+                }
+            }
+        }
+        let (s, o) = (&mut self.stats, &other.stats);
+        s.applied += o.applied;
+        s.duplicates += o.duplicates;
+        s.superseded += o.superseded;
+        s.region_overflow += o.region_overflow;
+        s.minute_overflow += o.minute_overflow;
+        for (code, n) in &o.rejected {
+            *s.rejected.entry(code).or_insert(0) += n;
+        }
     }
 }

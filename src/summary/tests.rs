@@ -1081,4 +1081,136 @@ mod console {
             assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
         }
     }
+
+    /// A collector sharding by session id over threads gets the one-thread result: 6,000
+    /// sessions of 1–8 summaries (lost acks, duplicates, a stale copy, a garbage message) in 3
+    /// rooms and 4 regions, merged on one thread and on 3 shards ([`Merger::shard_of`], each on
+    /// its own thread, united with [`Merger::absorb`]).
+    #[test]
+    fn sharded_merge_equals_one_thread() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut per_session: Vec<Vec<(Vec<u8>, &str)>> = Vec::new();
+        for i in 0..6000u64 {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&next().to_le_bytes());
+            id[8..].copy_from_slice(&i.to_le_bytes());
+            let room = ["r0", "r1", "r2"][(next() % 3) as usize];
+            let region = ["north", "south", "east", ""][(next() % 4) as usize];
+            let mut w = SummaryWriter::new(id, room, T0).unwrap();
+            let mut q = healthy(0.0);
+            q.startup_ms = Some((next() % 5000) as f64);
+            let n = 1 + next() % 8;
+            let mut msgs = Vec::new();
+            for k in 1..=n {
+                q.watch_ms += 30_000.0;
+                q.playing_ms += 29_000.0;
+                q.stall_ms += (next() % 1000) as f64;
+                q.latency_samples += 30;
+                q.latency_mean_ms = Some(1000.0 + (next() % 3000) as f64);
+                let mut out = Vec::new();
+                let seq = w.write(T0 + k as f64 * 30_000.0, &q, k == n, &mut out);
+                if next() % 4 != 0 {
+                    w.ack(seq); // else the ack is lost: the next one is relative to an older base
+                }
+                if next() % 5 == 0 {
+                    msgs.push((out.clone(), region)); // a retry
+                }
+                msgs.push((out, region));
+            }
+            if next() % 7 == 0 {
+                msgs.push((msgs[0].0.clone(), region)); // a stale copy arriving last
+            }
+            msgs.reverse();
+            per_session.push(msgs);
+        }
+        // Arrival: sessions interleaved at random, each in its own order.
+        let mut arrival: Vec<(Vec<u8>, &str)> = vec![(b"LQ".to_vec(), "north")];
+        let mut live: Vec<usize> = (0..per_session.len()).collect();
+        while !live.is_empty() {
+            let j = (next() % live.len() as u64) as usize;
+            match per_session[live[j]].pop() {
+                Some(m) => arrival.push(m),
+                None => {
+                    live.swap_remove(j);
+                }
+            }
+        }
+        let mut one = Merger::new();
+        for (m, region) in &arrival {
+            let _ = one.ingest(m, region);
+        }
+        const SHARDS: usize = 3;
+        let shards: Vec<Merger> = std::thread::scope(|scope| {
+            let arrival = &arrival;
+            let handles: Vec<_> = (0..SHARDS)
+                .map(|k| {
+                    scope.spawn(move || {
+                        let mut m = Merger::new();
+                        for (b, region) in arrival {
+                            if Merger::shard_of(b, SHARDS) == k {
+                                let _ = m.ingest(b, region);
+                            }
+                        }
+                        m
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(
+            shards.iter().all(|m| m.stats().applied > 3000),
+            "balanced shards"
+        );
+        let mut all = Merger::new();
+        for m in &shards {
+            all.absorb(m);
+        }
+        assert_eq!(all.stats(), one.stats());
+        assert_eq!(one.stats().rejected.get("truncated"), Some(&1));
+        assert!(one.stats().duplicates > 0 && one.stats().superseded > 0);
+        assert_eq!(all.rooms().len(), 3);
+        let mut compared = 0;
+        for (name, a) in one.rooms() {
+            let b = all.room(name).unwrap();
+            assert_eq!(
+                a.regions.keys().collect::<Vec<_>>(),
+                b.regions.keys().collect::<Vec<_>>()
+            );
+            let regions = a.regions.values().zip(b.regions.values());
+            for (x, y) in std::iter::once((&a.total, &b.total)).chain(regions) {
+                assert_eq!(x.counters, y.counters, "{name}");
+                assert_eq!(x.distinct_viewers(), y.distinct_viewers(), "{name}");
+                for (k, l) in [
+                    (x.startup_ms_sketch(), y.startup_ms_sketch()),
+                    (x.latency_ms_sketch(), y.latency_ms_sketch()),
+                    (x.stall_ratio_sketch(), y.stall_ratio_sketch()),
+                    (x.watch_ms_sketch(), y.watch_ms_sketch()),
+                ] {
+                    assert_eq!(k.n(), l.n());
+                    assert!(k.n() > 200, "compacted sketches");
+                    assert_eq!((k.min_item(), k.max_item()), (l.min_item(), l.max_item()));
+                    let eps = 2.0 * k.normalized_rank_error() + 1.0 / k.n() as f64;
+                    for q in [0.05, 0.25, 0.5, 0.75, 0.95] {
+                        let v = *k.quantile(q, SearchCriteria::Inclusive).unwrap().unwrap();
+                        let v = datasketches::kll::KllFloat::<f64>::new(v).unwrap();
+                        // Ties (watch time comes in 30 s steps): q within [rank(< v), rank(≤ v)].
+                        let below = l.rank(&v, SearchCriteria::Exclusive).unwrap();
+                        let upto = l.rank(&v, SearchCriteria::Inclusive).unwrap();
+                        assert!(
+                            below - eps <= q && q <= upto + eps,
+                            "{name}: q {q} {below} {upto}"
+                        );
+                    }
+                }
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, 3 * 5);
+    }
 }
