@@ -183,8 +183,8 @@ if (ok('native')) {
   const paths = {};
   for (const m of out.matchAll(/^(columns|columns-stream|ndjson|ndjson-stream|objects|objects-stream)\s+([\d.]+)\s+(\d+)\s+(\d+)\s*$/gm)) paths[m[1]] = { meps: Number(m[2]), ns: Number(m[3]) };
   const scaling = [];
-  for (const m of out.matchAll(/^\s*(\d+)\s+(\d+)\s+([\d.]+)ms\s+([\d.]+)ms\s+([\d.]+)\s+([\d.]+)\s+(\d+)\s+(\d+)/gm)) {
-    scaling.push({ events: Number(m[1]), ns: Number(m[2]), p50: Number(m[3]), p99: Number(m[4]), roomMB: Number(m[5]), bPerEvent: Number(m[6]), rssMB: Number(m[7]), peakMB: Number(m[8]) });
+  for (const m of out.matchAll(/^\s*(\d+)\s+(\d+)\s+([\d.]+)ms\s+([\d.]+)ms\s+([\d.]+)\s+([\d.]+)\s+(\d+)\s+(\d+)(?:\s+\d+\s+\d+\s+\d+\s+(\d+))?/gm)) {
+    scaling.push({ events: Number(m[1]), ns: Number(m[2]), p50: Number(m[3]), p99: Number(m[4]), roomMB: Number(m[5]), bPerEvent: Number(m[6]), rssMB: Number(m[7]), peakMB: Number(m[8]), rejected: m[9] === undefined ? null : Number(m[9]) });
   }
   const wl = /workload:[^\n]*/.exec(out)?.[0] ?? '';
   R.native = { paths, scaling, workload: wl, replayed: /replayed/.test(out) };
@@ -399,8 +399,8 @@ if (R.native) {
   if (R.native.scaling.length) {
     det.push(`### Scaling: cost per event as the stream grows (native${R.native.replayed ? '; beyond 10^7 the 10^7-event log is replayed time-shifted with fresh ids' : ''})`, '',
       'Native only: 10^8 events in Chromium would need the whole stream in the page (≈ 10 GB of columns); the Chromium runs stop at the console step\'s N.', '',
-      '| events | ns/event (this decade) | snapshot p50 ms | snapshot p99 ms | room MB | B/event | peak RSS MB |', '|---:|---:|---:|---:|---:|---:|---:|');
-    for (const s of R.native.scaling) det.push(`| ${s.events.toLocaleString('en-US')} | ${s.ns} | ${s.p50.toFixed(3)} | ${s.p99.toFixed(3)} | ${s.roomMB.toFixed(1)} | ${s.bPerEvent.toFixed(1)} | ${s.peakMB} |`);
+      '| events | ns/event (this decade) | snapshot p50 ms | snapshot p99 ms | room MB | B/event | peak RSS MB | rejected so far |', '|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const s of R.native.scaling) det.push(`| ${s.events.toLocaleString('en-US')} | ${s.ns} | ${s.p50.toFixed(3)} | ${s.p99.toFixed(3)} | ${s.roomMB.toFixed(1)} | ${s.bPerEvent.toFixed(1)} | ${s.peakMB} | ${s.rejected?.toLocaleString('en-US') ?? '—'} |`);
     det.push('');
   }
 }

@@ -303,7 +303,14 @@ fn scaling(max: usize) {
         "scaling input: {total} events generated in {:?}",
         t.elapsed()
     );
-    let dur = g.stream_end_ms() - g.stream_start_ms;
+    // Each replay starts after the last event of the one before (delayed refunds come hours
+    // after the stream's end): shifting by the stream's length alone left every replayed event
+    // before the watermark, rejected `too_late` (79.8 M of the 10^8 before this was fixed).
+    let last_ts = batches
+        .iter()
+        .flat_map(|b| b.ts.iter().copied())
+        .fold(f64::MIN, f64::max) as i64;
+    let dur = (last_ts - g.stream_start_ms + 60_000).max(g.stream_end_ms() - g.stream_start_ms);
     let replays = max.div_ceil(total.max(1)).max(1);
     let cfg = RoomConfig::new(g.stream_start_ms).with_end(g.stream_start_ms + dur * replays as i64);
     let live0 = live();
@@ -315,7 +322,7 @@ fn scaling(max: usize) {
         if replays > 1 { ", log replayed time-shifted" } else { "" }
     );
     println!(
-        "{:>11} {:>9} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9}",
+        "{:>11} {:>9} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>9}",
         "events",
         "ns/event",
         "snap p50",
@@ -326,7 +333,8 @@ fn scaling(max: usize) {
         "peak MB",
         "viewers",
         "minutes",
-        "sessions"
+        "sessions",
+        "rejected"
     );
     let mut stops: Vec<usize> = Vec::new();
     let mut s = 100_000;
@@ -381,7 +389,7 @@ fn scaling(max: usize) {
                 let room_b = live().saturating_sub(live0) as u64;
                 let (cur, peak) = rss();
                 println!(
-                    "{:>11} {:>9.0} {:>8.3}ms {:>8.3}ms {:>10.1} {:>9.1} {:>9.0} {:>9.0} {:>9} {:>7} {:>9}",
+                    "{:>11} {:>9.0} {:>8.3}ms {:>8.3}ms {:>10.1} {:>9.1} {:>9.0} {:>9.0} {:>9} {:>7} {:>9} {:>9}",
                     done,
                     per,
                     p50.as_secs_f64() * 1e3,
@@ -392,8 +400,18 @@ fn scaling(max: usize) {
                     mb(peak),
                     snap.process.viewers,
                     snap.minutes,
-                    snap.process.sessions
+                    snap.process.sessions,
+                    r.stats().rejected
                 );
+                let st = r.stats();
+                if st.rejected > 0 {
+                    let why: Vec<String> = st
+                        .rejected_by_reason
+                        .iter()
+                        .map(|x| format!("{} {}", x.reason, x.count))
+                        .collect();
+                    eprintln!("  rejected at {done}: {}", why.join(", "));
+                }
                 stop_i += 1;
                 since = Instant::now();
                 since_n = done;
