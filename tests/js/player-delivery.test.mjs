@@ -327,8 +327,11 @@ test('reload: the summary persisted while the collector was unreachable is sent 
     assert.equal(c(v1.cum, 'stall_count'), m1.stallCount);
     const gap = v1.applied[0].end_ms - tRead; // from the last read to the final summary (pagehide)
     assert.ok(gap >= -1 && gap < 2000, `final summary written at the reload (${gap} ms after the read)`);
-    assert.ok(v1.cum.playing_ms >= Math.round(m1.playingMs) - 1 && v1.cum.playing_ms <= m1.playingMs + gap + 1,
-      `playing time ${v1.cum.playing_ms} within the reload time of the page's ${m1.playingMs}`);
+    // `gap` compares the page's read (timeOrigin + performance.now) with the summary's end time
+    // (the monitor's clock: event timestamps), and both are whole ms on the wire: 10 ms of slack
+    // (runs measured the playing time growing 12–20 ms over gaps of 16–24 ms).
+    assert.ok(v1.cum.playing_ms >= Math.round(m1.playingMs) - 1 && v1.cum.playing_ms <= m1.playingMs + gap + 10,
+      `playing time ${v1.cum.playing_ms} within the reload time of the page's ${m1.playingMs} (+ ${gap} ms)`);
 
     // Another reload: nothing of the first view is sent again (and it would count once anyway).
     await sleep(2500);
