@@ -110,7 +110,7 @@ try {
         runs.push(r);
         log(`[${rep}] ${mode.padEnd(9)} ${engine.padEnd(16)} ${r.events} ev  ${(r.eventsPerSec / 1e6).toFixed(3)} M ev/s` +
           `${r.extrapolated ? ` (at ${N}: ${(r.extrapolated.eventsPerSec / 1e6).toFixed(4)} M ev/s, extrapolated)` : ''}` +
-          `  snap p50 ${r.snapshotP50?.toFixed(2)} p99 ${r.snapshotP99?.toFixed(2)} ms  heap +${(r.heapGrowth / 2 ** 20).toFixed(0)} MiB` +
+          `  construct ${r.constructMs.toFixed(1)} ms  snap p50 ${r.snapshotP50?.toFixed(2)} p99 ${r.snapshotP99?.toFixed(2)} ms  heap +${(r.heapGrowth / 2 ** 20).toFixed(0)} MiB` +
           `  engine ${(r.enginePeakBytes / 2 ** 20).toFixed(0)} MiB  agrees ${r.agrees}${r.diffs ? ' ' + r.diffs.join('; ') : ''}  load ${r.loadavg[0].toFixed(2)}`);
       }
     }

@@ -34,7 +34,10 @@ for entry in "${entries[@]}"; do
   rm -rf "$out"
   wasm-bindgen --target web --weak-refs --out-dir "$out" --out-name "livekpi_$entry" \
     "target/$entry/wasm32-unknown-unknown/$profile/livekpi.wasm"
-  "$wasm_opt" "${opt[@]}" "${wasm_features[@]}" --strip-debug --strip-producers \
+  # LIVEKPI_WASM_NAMES=1 keeps the function names (for CPU profiles; not for shipping).
+  strip=(--strip-debug --strip-producers)
+  [ "${LIVEKPI_WASM_NAMES:-}" = 1 ] && strip=(-g --strip-producers)
+  "$wasm_opt" "${opt[@]}" "${wasm_features[@]}" "${strip[@]}" \
     "$out/livekpi_${entry}_bg.wasm" -o "$out/livekpi_${entry}_bg.wasm"
   rm -f "$out/livekpi_${entry}_bg.wasm.d.ts"
 done

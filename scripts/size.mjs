@@ -2,7 +2,7 @@
 // Size report: raw, gzip (-9) and brotli (q11) bytes of each npm entry's wasm + JS (generated glue
 // and the hand-kept entry file), as a browser downloads them. Fails when livekpi/player exceeds its
 // gzip budget. Usage: node scripts/size.mjs [--json]
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 
 /** Gzip budget of livekpi/player, wasm + JS (mux-embed 5.19 is 28.8 KB gzip). */
@@ -24,8 +24,15 @@ export const CONSOLE_GZIP_BUDGET = 450_000;
 const pkg = new URL('../pkg/', import.meta.url);
 const ENTRIES = {
   player: { wasm: ['dist/player/livekpi_player_bg.wasm'], js: ['dist/player/index.js'] },
-  console: { wasm: ['dist/console/livekpi_console_bg.wasm'], js: ['dist/console/livekpi_console.js', 'console/index.js', 'console/objects.js'] },
+  console: { wasm: ['dist/console/livekpi_console_bg.wasm'], js: ['dist/console/livekpi_console.js', 'console/index.js', 'console/objects.js', ...snippets('dist/console/snippets/')] },
 };
+
+/** The JS snippets wasm-bindgen copied beside the glue (the binding's own JS helpers). */
+function snippets(dir) {
+  const at = new URL(dir, pkg);
+  if (!existsSync(at)) return [];
+  return readdirSync(at, { recursive: true }).filter((f) => f.endsWith('.js')).map((f) => dir + f);
+}
 
 function measure(files) {
   // Files are compressed one by one, as they travel (each is its own HTTP response).

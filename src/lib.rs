@@ -20,6 +20,8 @@ pub mod qoe;
 #[cfg(feature = "console")]
 pub mod sentiment;
 pub mod summary;
+#[cfg(feature = "console")]
+pub mod tape;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

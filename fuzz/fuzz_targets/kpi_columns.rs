@@ -162,7 +162,7 @@ fuzz_target!(|input: Input| {
             source: &s[10],
             follower_since_ms: &f[3],
             seen_before: &seen_before,
-            strings: &b.strings,
+            strings: (&b.strings).into(),
         };
         let lens_ok = ts.len() == n
             && [

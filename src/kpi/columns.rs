@@ -50,7 +50,70 @@ pub struct Columns<'a> {
     /// Seen before: 0 = false, 1 = true, anything else = absent.
     pub seen_before: &'a [u8],
     /// The string table.
-    pub strings: &'a [String],
+    pub strings: StringTable<'a>,
+}
+
+/// A batch's string table: the string-valued columns hold indexes into it.
+#[derive(Clone, Copy, Debug)]
+pub enum StringTable<'a> {
+    /// One `String` per entry.
+    List(&'a [String]),
+    /// Every entry's text back to back, and each entry's end (byte offset into `text`; entry
+    /// `k` is `text[ends[k-1]..ends[k]]`, starting at 0): the layout of an Arrow utf8 column.
+    /// An entry whose bounds are out of order, past the text or not on a character boundary
+    /// reads as missing (the row is rejected with `bad_index`).
+    Packed {
+        /// All entries' UTF-8 text.
+        text: &'a str,
+        /// End byte offset of each entry.
+        ends: &'a [u32],
+    },
+}
+
+impl Default for StringTable<'_> {
+    fn default() -> Self {
+        StringTable::List(&[])
+    }
+}
+
+impl<'a> From<&'a [String]> for StringTable<'a> {
+    fn from(list: &'a [String]) -> Self {
+        StringTable::List(list)
+    }
+}
+
+impl<'a> From<&'a Vec<String>> for StringTable<'a> {
+    fn from(list: &'a Vec<String>) -> Self {
+        StringTable::List(list)
+    }
+}
+
+impl<'a> StringTable<'a> {
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        match self {
+            StringTable::List(l) => l.len(),
+            StringTable::Packed { ends, .. } => ends.len(),
+        }
+    }
+
+    /// True when there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Entry `k`, or None when there is none.
+    #[inline]
+    pub fn get(&self, k: usize) -> Option<&'a str> {
+        match *self {
+            StringTable::List(l) => l.get(k).map(String::as_str),
+            StringTable::Packed { text, ends } => {
+                let end = *ends.get(k)? as usize;
+                let start = if k == 0 { 0 } else { ends[k - 1] as usize };
+                text.get(start..end)
+            }
+        }
+    }
 }
 
 /// Owned columns, e.g. built from events with [`OwnedColumns::from_events`] (tests, benchmarks).
@@ -183,7 +246,7 @@ impl OwnedColumns {
             source: &self.source,
             follower_since_ms: &self.follower_since_ms,
             seen_before: &self.seen_before,
-            strings: &self.strings,
+            strings: (&self.strings).into(),
         }
     }
 }
@@ -284,7 +347,7 @@ impl Room {
                 // the session's text as the batch has it (the interned copy is colder)
                 let s = match (raw.session, c.session.get(i)) {
                     (NONE, _) | (_, None) => None,
-                    (_, Some(&k)) => c.strings.get(k as usize).map(|s| s.as_str()),
+                    (_, Some(&k)) => c.strings.get(k as usize),
                 };
                 self.accept_as(raw, s)
             });
@@ -305,7 +368,6 @@ impl Room {
     fn ref_str<'s>(c: &'s Columns<'_>, k: u32, f: &'static str) -> Result<&'s str, IngestError> {
         c.strings
             .get(k as usize)
-            .map(|s| s.as_str())
             .ok_or(IngestError::new(f, ErrorReason::BadIndex))
     }
 

@@ -55,14 +55,14 @@ pub mod event;
 pub mod gen;
 pub mod room;
 pub mod snapshot;
-mod util;
+pub(crate) mod util;
 mod wire;
 
 #[cfg(test)]
 mod tests;
 
 pub use analysis::{lagged_correlation, nearest_rank, LagCorrelation, LagPoint};
-pub use columns::{Columns, OwnedColumns};
+pub use columns::{Columns, OwnedColumns, StringTable};
 pub use compare::{compare, CompareRow, Comparison};
 pub use error::{ErrorReason, IngestError, IngestReport, IngestStats, ReasonCount};
 pub use event::{

@@ -65,6 +65,25 @@ fn le_tail(b: &[u8]) -> u64 {
     }
 }
 
+/// `a == b` for slices of one length, at least 8 bytes: compared a word at a time (the last
+/// word overlapping), where `==` would call `memcmp` (a byte loop in wasm).
+#[inline(always)]
+fn eq_long(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() || n < 8 {
+        return a == b;
+    }
+    let w = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+    let mut i = 0;
+    while i + 8 < n {
+        if w(a, i) != w(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    w(a, n - 8) == w(b, n - 8)
+}
+
 /// HashMap with the Fx hasher.
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
@@ -146,7 +165,10 @@ impl Interner {
             sl.data == word
         } else if n < 255 {
             let a = sl.data as usize;
-            self.arena.as_bytes().get(a..a + n) == Some(b)
+            self.arena
+                .as_bytes()
+                .get(a..a + n)
+                .is_some_and(|k| eq_long(k, b))
         } else {
             self.name_at((sl.id1 - 1) as usize).as_bytes() == b
         }
@@ -294,17 +316,32 @@ impl Interner {
 }
 
 /// Exact multiset of integers with O(log) insert / remove / k-th smallest: a Fenwick tree over
-/// 1-second buckets (the last bucket takes everything above) plus, per non-empty bucket, a sorted
-/// map of exact values. Used for per-viewer watch-time quantiles without scanning viewers.
+/// 1-second buckets (the last bucket takes everything above 72.8 h) plus the exact values of each
+/// non-empty bucket: a sorted vector of (value, count) while it holds few distinct values, then
+/// (inner buckets only) a count per millisecond. Used for per-viewer watch-time quantiles without
+/// scanning viewers.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RankIndex {
     fen: Vec<u32>,
-    buckets: FxMap<u32, std::collections::BTreeMap<i64, u32>>,
+    buckets: FxMap<u32, Bucket>,
     len: u64,
 }
 
-const RANK_BUCKETS: usize = 1 << 16;
+/// The exact values of one bucket.
+#[derive(Clone, Debug)]
+enum Bucket {
+    /// Distinct values with their counts, sorted by value.
+    Sparse(Vec<(i64, u32)>),
+    /// Count per value offset inside the bucket (`RANK_WIDTH` of them).
+    Dense(Box<[u32]>),
+}
+
+/// 2¹⁸ one-second buckets: 72.8 h, above the default 72 h minutes cap (watch times are clipped
+/// to the minutes kept).
+const RANK_BUCKETS: usize = 1 << 18;
 const RANK_WIDTH: i64 = 1000;
+/// Distinct values above which an inner bucket switches to a count per value (4 KB).
+const RANK_SPARSE_MAX: usize = 48;
 
 impl RankIndex {
     fn bucket(v: i64) -> usize {
@@ -322,11 +359,18 @@ impl RankIndex {
         }
     }
 
-    /// Heap bytes held (approximate: B-tree nodes counted at 32 bytes per value).
+    /// Heap bytes held.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.fen.capacity() * 4
-            + self.buckets.capacity() * 33
-            + self.buckets.values().map(|b| b.len() * 32).sum::<usize>()
+            + self.buckets.capacity() * (1 + 4 + std::mem::size_of::<Bucket>())
+            + self
+                .buckets
+                .values()
+                .map(|b| match b {
+                    Bucket::Sparse(v) => v.capacity() * std::mem::size_of::<(i64, u32)>(),
+                    Bucket::Dense(c) => c.len() * 4,
+                })
+                .sum::<usize>()
     }
 
     /// Number of values.
@@ -334,37 +378,87 @@ impl RankIndex {
         self.len
     }
 
+    /// One more copy of `v` in bucket `b`'s values (the Fenwick tree not touched).
+    fn add_value(&mut self, b: usize, v: i64) {
+        let base = b as i64 * RANK_WIDTH;
+        let m = self
+            .buckets
+            .entry(b as u32)
+            .or_insert_with(|| Bucket::Sparse(Vec::new()));
+        match m {
+            Bucket::Dense(c) => c[(v - base) as usize] += 1,
+            Bucket::Sparse(e) => match e.binary_search_by_key(&v, |e| e.0) {
+                Ok(i) => e[i].1 += 1,
+                Err(i) => {
+                    let inner = b > 0 && b < RANK_BUCKETS - 1;
+                    if inner && e.len() >= RANK_SPARSE_MAX {
+                        let mut c = vec![0u32; RANK_WIDTH as usize].into_boxed_slice();
+                        for &(x, n) in e.iter() {
+                            c[(x - base) as usize] = n;
+                        }
+                        c[(v - base) as usize] = 1;
+                        *m = Bucket::Dense(c);
+                    } else {
+                        e.insert(i, (v, 1));
+                    }
+                }
+            },
+        }
+    }
+
+    /// One copy fewer of `v` in bucket `b`'s values; false when absent.
+    fn remove_value(&mut self, b: usize, v: i64) -> bool {
+        let Some(m) = self.buckets.get_mut(&(b as u32)) else {
+            return false;
+        };
+        match m {
+            Bucket::Dense(c) => {
+                let i = (v - b as i64 * RANK_WIDTH) as usize;
+                if c[i] == 0 {
+                    return false;
+                }
+                c[i] -= 1;
+            }
+            Bucket::Sparse(e) => {
+                let Ok(i) = e.binary_search_by_key(&v, |e| e.0) else {
+                    return false;
+                };
+                e[i].1 -= 1;
+                if e[i].1 == 0 {
+                    e.remove(i);
+                }
+            }
+        }
+        true
+    }
+
     /// Adds one copy of `v`.
     pub(crate) fn insert(&mut self, v: i64) {
         let b = Self::bucket(v);
         self.fen_add(b, 1);
-        *self
-            .buckets
-            .entry(b as u32)
-            .or_default()
-            .entry(v)
-            .or_insert(0) += 1;
+        self.add_value(b, v);
         self.len += 1;
     }
 
     /// Removes one copy of `v` (no-op when absent).
     pub(crate) fn remove(&mut self, v: i64) {
         let b = Self::bucket(v);
-        let Some(m) = self.buckets.get_mut(&(b as u32)) else {
-            return;
-        };
-        let Some(c) = m.get_mut(&v) else {
-            return;
-        };
-        *c -= 1;
-        if *c == 0 {
-            m.remove(&v);
-            if m.is_empty() {
-                self.buckets.remove(&(b as u32));
-            }
+        if self.remove_value(b, v) {
+            self.fen_add(b, -1);
+            self.len -= 1;
         }
-        self.fen_add(b, -1);
-        self.len -= 1;
+    }
+
+    /// Replaces one copy of `old` by `new` (inserts `new` when `old` is absent); within one
+    /// bucket the Fenwick tree is not touched.
+    pub(crate) fn replace(&mut self, old: i64, new: i64) {
+        let (bo, bn) = (Self::bucket(old), Self::bucket(new));
+        if bo == bn && self.remove_value(bo, old) {
+            self.add_value(bn, new);
+        } else {
+            self.remove(old);
+            self.insert(new);
+        }
     }
 
     /// The k-th smallest value (1-based), or None when k is 0 or > len.
@@ -385,12 +479,23 @@ impl RankIndex {
             step >>= 1;
         }
         // bucket index `pos` holds the answer, at rank `rest` inside it
-        let m = self.buckets.get(&(pos as u32))?;
         let mut seen = 0u64;
-        for (&v, &c) in m {
-            seen += c as u64;
-            if seen >= rest {
-                return Some(v);
+        match self.buckets.get(&(pos as u32))? {
+            Bucket::Sparse(e) => {
+                for &(v, c) in e {
+                    seen += c as u64;
+                    if seen >= rest {
+                        return Some(v);
+                    }
+                }
+            }
+            Bucket::Dense(c) => {
+                for (i, &n) in c.iter().enumerate() {
+                    seen += n as u64;
+                    if seen >= rest {
+                        return Some(pos as i64 * RANK_WIDTH + i as i64);
+                    }
+                }
             }
         }
         None
@@ -399,7 +504,64 @@ impl RankIndex {
 
 #[cfg(test)]
 mod tests {
-    use super::{le_tail, Interner};
+    use super::{eq_long, le_tail, Interner, RankIndex};
+
+    /// Word-wise equality agrees with `==` at every length and position of a difference.
+    #[test]
+    fn eq_long_agrees_with_eq() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n as u8).map(|i| i.wrapping_mul(37)).collect();
+            assert!(eq_long(&a, &a.clone()));
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 1;
+                assert!(!eq_long(&a, &b), "n {n} at {at}");
+            }
+            assert!(!eq_long(&a, &a[..n.saturating_sub(1)]) || n == 0);
+        }
+    }
+
+    /// Buckets that turn dense (many distinct values) and the sparse edge buckets (negative
+    /// values, beyond 72.8 h) give every rank exactly as a sort does, through removes and
+    /// replacements.
+    #[test]
+    fn rank_index_dense_and_sparse_buckets_match_sort() {
+        let mut idx = RankIndex::default();
+        let mut vals = Vec::new();
+        let mut x: u64 = 7;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as i64
+        };
+        for i in 0..6000 {
+            let v = match i % 4 {
+                0 | 1 => 60_000 + next() % 2_500,
+                2 => -(next() % 50),
+                _ => 262_143_000 + next() % 100_000,
+            };
+            idx.insert(v);
+            vals.push(v);
+        }
+        for i in 0..2000 {
+            let at = (next() as usize) % vals.len();
+            if i % 2 == 0 {
+                idx.remove(vals.swap_remove(at));
+            } else {
+                let new = vals[at] + next() % 1_200 - 600;
+                idx.replace(vals[at], new);
+                vals[at] = new;
+            }
+        }
+        idx.remove(59_999_999); // absent: no effect
+        vals.sort_unstable();
+        assert_eq!(idx.len(), vals.len() as u64);
+        for (k, v) in vals.iter().enumerate() {
+            assert_eq!(idx.kth(k as u64 + 1), Some(*v), "rank {}", k + 1);
+        }
+        assert_eq!(idx.kth(vals.len() as u64 + 1), None);
+    }
 
     /// The tail word is the zero-padded little-endian copy (so hashes did not change).
     #[test]

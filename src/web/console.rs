@@ -15,6 +15,7 @@ use crate::insight::{
 };
 use crate::kpi::{self, Columns, IngestReport, RoomConfig};
 use crate::sentiment;
+use crate::tape::Tape;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -461,64 +462,161 @@ fn u8_col(cols: &JsValue, field: &str) -> Result<Vec<u8>, JsValue> {
     Ok(column::<Uint8Array>(cols, field)?.map_or_else(Vec::new, |a| a.to_vec()))
 }
 
-/// JS objects of snapshot rows kept from the previous snapshot: a row equal to the cached one is
-/// sent as the same (frozen) object, so a snapshot converts only the rows that changed — the
-/// minute series (≈ 70 % of a 4-hour snapshot's bytes) and the goods table mostly don't.
-#[derive(Default)]
-struct RowCache {
-    minutes: Vec<(kpi::MinuteRow, JsValue)>,
-    goods: std::collections::HashMap<String, (kpi::ProductRow, JsValue)>,
+#[wasm_bindgen(module = "/src/web/strings.js")]
+extern "C" {
+    /// The entries' text back to back as UTF-8 (their UTF-16 lengths into `lengths`), or
+    /// undefined when one is not a string.
+    #[wasm_bindgen(js_name = packStrings)]
+    fn pack_strings(strings: &Array, lengths: &mut [u32]) -> Option<Uint8Array>;
 }
 
-/// Converts a row and freezes it and its nested objects (rows are shared between snapshots).
-fn frozen_row<T: serde::Serialize>(row: &T) -> Result<JsValue, JsValue> {
-    let v: JsValue = to_js(row)?;
-    let o: &js_sys::Object = v.unchecked_ref();
-    for x in js_sys::Object::values(o).iter() {
-        if x.is_object() {
-            js_sys::Object::freeze(x.unchecked_ref::<js_sys::Object>());
-        }
-    }
-    js_sys::Object::freeze(o);
-    Ok(v)
+/// A batch's string table as it crossed: one UTF-8 text and each entry's end byte offset, or
+/// (when that cannot be used) one string per entry.
+enum BatchStrings {
+    Packed { text: String, ends: Vec<u32> },
+    List(Vec<String>),
 }
 
-impl RowCache {
-    fn minutes_js(&mut self, rows: &[kpi::MinuteRow]) -> Result<Array, JsValue> {
-        let out = Array::new_with_length(rows.len() as u32);
-        self.minutes.truncate(rows.len());
-        for (i, r) in rows.iter().enumerate() {
-            let v = match self.minutes.get(i) {
-                Some((old, v)) if old == r => v.clone(),
-                _ => {
-                    let v = frozen_row(r)?;
-                    if i < self.minutes.len() {
-                        self.minutes[i] = (r.clone(), v.clone());
-                    } else {
-                        self.minutes.push((r.clone(), v.clone()));
-                    }
-                    v
-                }
-            };
-            out.set(i as u32, v);
+impl BatchStrings {
+    fn from_js(strings: &Array) -> Result<BatchStrings, JsValue> {
+        let mut ends = vec![0u32; strings.length() as usize];
+        let text =
+            pack_strings(strings, &mut ends).and_then(|b| String::from_utf8(b.to_vec()).ok());
+        if let Some(text) = text {
+            if to_byte_ends(&text, &mut ends) {
+                return Ok(BatchStrings::Packed { text, ends });
+            }
         }
-        Ok(out)
+        let mut out = Vec::with_capacity(strings.length() as usize);
+        for s in strings.iter() {
+            out.push(s.as_string().ok_or_else(|| {
+                js_error(
+                    "bad_column",
+                    "ingestColumns: field `strings` must hold only strings",
+                )
+            })?);
+        }
+        Ok(BatchStrings::List(out))
     }
 
-    fn goods_js(&mut self, rows: &[kpi::ProductRow]) -> Result<Array, JsValue> {
-        let out = Array::new_with_length(rows.len() as u32);
-        for (i, r) in rows.iter().enumerate() {
-            let v = match self.goods.get(&r.product) {
-                Some((old, v)) if old == r => v.clone(),
-                _ => {
-                    let v = frozen_row(r)?;
-                    self.goods.insert(r.product.clone(), (r.clone(), v.clone()));
-                    v
-                }
-            };
-            out.set(i as u32, v);
+    fn table(&self) -> kpi::StringTable<'_> {
+        match self {
+            BatchStrings::Packed { text, ends } => kpi::StringTable::Packed { text, ends },
+            BatchStrings::List(list) => kpi::StringTable::List(list),
         }
-        Ok(out)
+    }
+}
+
+/// Turns the entries' UTF-16 lengths into end byte offsets in `text` (a lone surrogate crossed
+/// as U+FFFD: one unit, as counted); false when they do not add up, as when an entry ending in
+/// a lone high surrogate and the next starting with a low one made one character in the text
+/// (the entries then cross one by one).
+fn to_byte_ends(text: &str, ends: &mut [u32]) -> bool {
+    let mut end = 0usize;
+    if text.len() == ends.iter().map(|&n| n as usize).sum::<usize>() {
+        // ASCII: one byte per unit
+        for e in ends.iter_mut() {
+            end += *e as usize;
+            *e = end as u32;
+        }
+        return true;
+    }
+    let mut chars = text.chars();
+    for e in ends.iter_mut() {
+        let mut units = *e as usize;
+        while units > 0 {
+            let Some(c) = chars.next() else {
+                return false;
+            };
+            let n = c.len_utf16();
+            if n > units {
+                return false;
+            }
+            units -= n;
+            end += c.len_utf8();
+        }
+        *e = end as u32;
+    }
+    chars.next().is_none()
+}
+
+#[wasm_bindgen(module = "/src/web/tape.js")]
+extern "C" {
+    /// A reader of the snapshot tape with nothing sent yet.
+    #[wasm_bindgen(js_name = newTapeReader)]
+    fn new_tape_reader() -> JsValue;
+    /// Reads a tape (numbers viewed in wasm memory, and its text) into plain objects.
+    #[wasm_bindgen(js_name = readTape, catch)]
+    fn read_tape(reader: &JsValue, nums: &Float64Array, text: &str) -> Result<JsValue, JsValue>;
+}
+
+/// Writes snapshots for the room's JS tape reader ([`crate::tape`]): the snapshot crosses the
+/// boundary once, and rows of `scene.minutes` and `goods` that did not change since the last
+/// snapshot are not sent again (the reader hands out the frozen objects it made then).
+struct SnapshotWriter {
+    tape: Tape,
+    reader: JsValue,
+    /// Minute rows as last sent, by slot (= minute index).
+    minutes: Vec<kpi::MinuteRow>,
+    /// Product rows as last sent, with their slot, by product id.
+    goods: std::collections::HashMap<String, (usize, kpi::ProductRow)>,
+}
+
+impl SnapshotWriter {
+    fn new() -> SnapshotWriter {
+        SnapshotWriter {
+            tape: Tape::new(),
+            reader: new_tape_reader(),
+            minutes: Vec::new(),
+            goods: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The snapshot as a plain object. After any failure the writer and its reader start over
+    /// (everything is sent again next time).
+    fn write(&mut self, snap: kpi::Snapshot) -> Result<JsValue, JsValue> {
+        let out = self.try_write(snap);
+        if out.is_err() {
+            *self = SnapshotWriter::new();
+        }
+        out
+    }
+
+    fn try_write(&mut self, mut snap: kpi::Snapshot) -> Result<JsValue, JsValue> {
+        let minutes = std::mem::take(&mut snap.scene.minutes);
+        let goods = std::mem::take(&mut snap.goods);
+        let err = |e: crate::tape::TapeError| js_error("serialize", &e.to_string());
+        let t = &mut self.tape;
+        t.begin();
+        t.value(&snap).map_err(err)?;
+        t.begin_rows(&["scene", "minutes"], minutes.len());
+        for (slot, row) in minutes.iter().enumerate() {
+            match self.minutes.get(slot) {
+                Some(old) if old == row => t.reused_row(slot),
+                _ => t.new_row(slot, row).map_err(err)?,
+            }
+        }
+        t.begin_rows(&["goods"], goods.len());
+        for row in &goods {
+            match self.goods.get_mut(&row.product) {
+                Some((slot, old)) if old == row => t.reused_row(*slot),
+                Some((slot, old)) => {
+                    t.new_row(*slot, row).map_err(err)?;
+                    *old = row.clone();
+                }
+                None => {
+                    let slot = self.goods.len();
+                    t.new_row(slot, row).map_err(err)?;
+                    self.goods.insert(row.product.clone(), (slot, row.clone()));
+                }
+            }
+        }
+        t.finish();
+        // The reader only reads the tape (no call into wasm), so the view stays valid.
+        let nums = unsafe { Float64Array::view(&t.nums) };
+        let obj = read_tape(&self.reader, &nums, &t.text)?;
+        self.minutes = minutes;
+        Ok(obj)
     }
 }
 
@@ -532,10 +630,57 @@ pub struct Room {
     alerts: AlertEngine,
     alert_log: Vec<Alert>,
     on_alert: Option<js_sys::Function>,
-    rows: RowCache,
+    snapshots: SnapshotWriter,
+}
+
+/// Feeds a throwaway room three events and takes two snapshots, once per module instance (the
+/// first `Room` constructed). The engine compiles wasm lazily, function by function, on first
+/// call: without this the first snapshot of a dashboard costs 5–8 ms of compiling (measured in
+/// Chromium, 10⁶-event stream), later ones under 1 ms. Priming costs 11–23 ms, once, when the
+/// first room is made (`node benches/console-throughput.mjs` reports it as `construct`).
+fn prime_snapshot_path() {
+    thread_local! {
+        static PRIMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if PRIMED.with(|p| p.replace(true)) {
+        return;
+    }
+    let mut room = Room::with_config(RoomConfig::new(0).with_end(120_000));
+    // a viewer enters, clicks a product and pays for it (rows, goods and paths get filled)
+    let strings = ["v", "s", "p", "o", "r"].map(String::from);
+    let no = u32::MAX;
+    room.inner.ingest_columns(&Columns {
+        kind: &[
+            kpi::EventType::Enter.code(),
+            kpi::EventType::ProductClick.code(),
+            kpi::EventType::OrderPaid.code(),
+        ],
+        ts: &[1_000.0, 2_000.0, 61_000.0],
+        id: &[1.0, 2.0, 3.0],
+        viewer: &[0, 0, 0],
+        session: &[1, no, no],
+        product: &[no, 2, 2],
+        order: &[no, no, 3],
+        region: &[4, no, no],
+        amount: &[f64::NAN, f64::NAN, 100.0],
+        strings: kpi::StringTable::List(&strings),
+        ..Columns::default()
+    });
+    let _ = room.snapshot(90_000.0);
+    let _ = room.snapshot(120_000.0);
 }
 
 impl Room {
+    fn with_config(config: RoomConfig) -> Room {
+        Room {
+            inner: kpi::Room::new(config),
+            alerts: AlertEngine::new(AlertEngineConfig::default()),
+            alert_log: Vec::new(),
+            on_alert: None,
+            snapshots: SnapshotWriter::new(),
+        }
+    }
+
     /// The core room (for the other console bindings).
     pub(crate) fn core(&self) -> &kpi::Room {
         &self.inner
@@ -567,13 +712,9 @@ impl Room {
     /// `bad_option`) naming the field when an option is missing or invalid.
     #[wasm_bindgen(constructor)]
     pub fn new(options: RoomOptionsJs) -> Result<Room, JsValue> {
-        Ok(Room {
-            inner: kpi::Room::new(room_config(&options)?),
-            alerts: AlertEngine::new(AlertEngineConfig::default()),
-            alert_log: Vec::new(),
-            on_alert: None,
-            rows: RowCache::default(),
-        })
+        let room = Room::with_config(room_config(&options)?);
+        prime_snapshot_path();
+        Ok(room)
     }
 
     /// Ingests an array of event objects. Bad events are reported (field, reason, 1-based
@@ -624,8 +765,8 @@ impl Room {
             .to_vec();
         let strings_js =
             Reflect::get(&c, &JsValue::from_str("strings")).unwrap_or(JsValue::UNDEFINED);
-        let strings: Vec<String> = if strings_js.is_undefined() {
-            Vec::new()
+        let strings = if strings_js.is_undefined() {
+            BatchStrings::List(Vec::new())
         } else {
             let arr = strings_js.dyn_into::<Array>().map_err(|_| {
                 js_error(
@@ -633,16 +774,7 @@ impl Room {
                     "ingestColumns: field `strings` must be an array of strings",
                 )
             })?;
-            let mut out = Vec::with_capacity(arr.length() as usize);
-            for s in arr.iter() {
-                out.push(s.as_string().ok_or_else(|| {
-                    js_error(
-                        "bad_column",
-                        "ingestColumns: field `strings` must hold only strings",
-                    )
-                })?);
-            }
-            out
+            BatchStrings::from_js(&arr)?
         };
         let id = f64_col(&c, "id")?;
         let id_ref = u32_col(&c, "idRef")?;
@@ -681,7 +813,7 @@ impl Room {
             source: &source,
             follower_since_ms: &follower_since_ms,
             seen_before: &seen_before,
-            strings: &strings,
+            strings: strings.table(),
         });
         to_js(&report)
     }
@@ -698,24 +830,10 @@ impl Room {
     /// Rows of `scene.minutes` and `goods` are frozen objects shared with earlier snapshots when
     /// unchanged (only changed rows cross the boundary again).
     pub fn snapshot(&mut self, now_ms: f64) -> Result<SnapshotJs, JsValue> {
-        let mut snap = self.inner.snapshot(time_arg(now_ms, "snapshot(nowMs)")?);
+        let snap = self.inner.snapshot(time_arg(now_ms, "snapshot(nowMs)")?);
         let raised = self.alerts.push_snapshot(&snap);
         self.raise(raised)?;
-        let minutes = std::mem::take(&mut snap.scene.minutes);
-        let goods = std::mem::take(&mut snap.goods);
-        let obj: JsValue = to_js::<_, JsValue>(&snap)?;
-        let scene = Reflect::get(&obj, &JsValue::from_str("scene"))?;
-        Reflect::set(
-            &scene,
-            &JsValue::from_str("minutes"),
-            &self.rows.minutes_js(&minutes)?.into(),
-        )?;
-        Reflect::set(
-            &obj,
-            &JsValue::from_str("goods"),
-            &self.rows.goods_js(&goods)?.into(),
-        )?;
-        Ok(obj.unchecked_into())
+        Ok(self.snapshots.write(snap)?.unchecked_into())
     }
 
     /// The alerts raised so far (interaction drop, online cliff, conversion collapse), oldest

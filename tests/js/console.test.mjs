@@ -243,3 +243,24 @@ test('comment sentiment: labels, per-minute series, top terms, and errors naming
   assert.throws(() => sentimentSeries([{ minute: 'x', text: 'a' }]), /comments\[0\]: field `minute`/);
   assert.throws(() => sentimentSeries([{ minute: 1 }]), /comments\[0\]: field `text`/);
 });
+
+test('the string table crosses packed: non-ASCII, emoji, lone surrogates and split pairs keep their own entries', () => {
+  const names = ['直播间', 'é', '😀x', 'a\uD83D', '\uDE00b', '\uD800', 'plain', ''];
+  // what each entry becomes in wasm (a lone surrogate is U+FFFD, as TextEncoder makes it)
+  const want = ['直播间', 'é', '😀x', 'a\uFFFD', '\uFFFDb', '\uFFFD', 'plain', ''];
+  for (const order of [names, [...names].reverse(), names.filter((s) => !/[\uD800-\uDFFF]/.test(s))]) {
+    const room = new Room({ streamStartMs: START, streamEndMs: END });
+    const events = order.map((region, i) => ({ id: `e${i}`, ts: START + 1000 + i, kind: 'enter', viewer: `v${i}`, session: `s${i}`, region }));
+    const r = room.ingestColumns(toColumns(events));
+    assert.equal(r.accepted, order.length, JSON.stringify(r.errors));
+    const regions = room.snapshot(END).people.regions.map((g) => g.key).sort();
+    const expect = order.map((s) => want[names.indexOf(s)]).sort();
+    assert.deepEqual(regions, expect);
+  }
+  // an entry that is not a string is named, nothing of the batch is applied
+  const room = new Room({ streamStartMs: START, streamEndMs: END });
+  const c = toColumns([{ id: 'x', ts: START + 5, kind: 'enter', viewer: 'v', session: 's' }]);
+  c.strings = [...c.strings, 7];
+  assert.throws(() => room.ingestColumns(c), /field `strings` must hold only strings/);
+  assert.equal(room.stats().accepted, 0);
+});

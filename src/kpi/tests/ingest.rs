@@ -235,7 +235,7 @@ fn kpi_bad_columns() {
         id: &id,
         viewer: &viewer,
         amount: &amount,
-        strings: &strings,
+        strings: (&strings).into(),
         ..Columns::default()
     };
     let rep = r.ingest_columns(&c);
@@ -346,4 +346,56 @@ fn kind_names_round_trip() {
         assert_eq!(EventType::from_name(k.name()), Some(k));
     }
     assert_eq!(EventType::from_name("Enter"), None);
+}
+
+/// A packed string table (one text and the entries' end offsets, as the wasm binding passes
+/// it) ingests exactly as the list of strings does; entries with bad bounds read as missing.
+#[test]
+fn packed_string_table_equals_the_list() {
+    let (g, ev) = small_gen(11);
+    let mut cols = OwnedColumns::from_events(&ev);
+    cols.strings.push("直播间 é 😀".into()); // a non-ASCII entry (unreferenced)
+    let mut text = String::new();
+    let mut ends = Vec::new();
+    for s in &cols.strings {
+        text.push_str(s);
+        ends.push(text.len() as u32);
+    }
+    let mut a = gen_room(&g);
+    let mut b = gen_room(&g);
+    let ra = a.ingest_columns(&cols.view());
+    let packed = Columns {
+        strings: StringTable::Packed {
+            text: &text,
+            ends: &ends,
+        },
+        ..cols.view()
+    };
+    assert_eq!(packed.strings.len(), cols.strings.len());
+    for (k, s) in cols.strings.iter().enumerate() {
+        assert_eq!(packed.strings.get(k), Some(s.as_str()));
+    }
+    let rb = b.ingest_columns(&packed);
+    assert_eq!(ra, rb);
+    assert!(ra.accepted > 1000);
+    let end = g.stream_end_ms();
+    assert_eq!(
+        serde_json::to_value(a.snapshot(end)).unwrap(),
+        serde_json::to_value(b.snapshot(end)).unwrap()
+    );
+    // bounds out of order, past the end, or inside a character: missing
+    let t = "aé";
+    for ends in [&[2u32, 1][..], &[1, 9], &[1, 2]] {
+        let st = StringTable::Packed { text: t, ends };
+        assert_eq!(st.get(1), None, "{ends:?}");
+    }
+    assert_eq!(
+        StringTable::Packed {
+            text: t,
+            ends: &[1, 3]
+        }
+        .get(1),
+        Some("é")
+    );
+    assert_eq!(StringTable::default().get(0), None);
 }

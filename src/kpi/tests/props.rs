@@ -137,7 +137,7 @@ proptest! {
             count: &units,
             follower_since_ms: &fs,
             region: &ix,
-            strings: &strings,
+            strings: (&strings).into(),
             ..Columns::default()
         };
         r.ingest_columns(&c);
@@ -150,18 +150,26 @@ proptest! {
 }
 
 proptest! {
-    /// The incremental rank index agrees with sorting (nearest rank).
+    /// The incremental rank index agrees with sorting (nearest rank), through inserts, removes
+    /// (also of absent values) and replacements within and across buckets.
     #[test]
-    fn kpi_prop_rank_index_matches_sort(ops in proptest::collection::vec((any::<bool>(), prop_oneof![0i64..5_000, 0i64..100_000_000, Just(-5i64)]), 0..300)) {
+    fn kpi_prop_rank_index_matches_sort(ops in proptest::collection::vec((0u8..4, prop_oneof![0i64..5_000, 0i64..100_000_000, 300_000_000i64..300_001_000, Just(-5i64)]), 0..300)) {
         let mut idx = crate::kpi::util::RankIndex::default();
         let mut vals: Vec<i64> = Vec::new();
-        for (add, v) in ops {
-            if add || vals.is_empty() {
+        for (op, v) in ops {
+            if op == 0 || vals.is_empty() {
                 idx.insert(v);
                 vals.push(v);
-            } else {
+            } else if op == 1 {
                 let x = vals.swap_remove((v.unsigned_abs() as usize) % vals.len());
                 idx.remove(x);
+            } else if op == 2 {
+                let i = (v.unsigned_abs() as usize) % vals.len();
+                let new = vals[i] + v % 1_500 - 700;
+                idx.replace(vals[i], new);
+                vals[i] = new;
+            } else if !vals.contains(&(v + 1)) {
+                idx.remove(v + 1);
             }
         }
         prop_assert_eq!(idx.len(), vals.len() as u64);
