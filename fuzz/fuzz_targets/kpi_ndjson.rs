@@ -9,7 +9,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use livekpi::kpi::{IngestReport, Room, RoomConfig};
+use livekpi::kpi::{Room, RoomConfig};
+
+#[path = "common.rs"]
+mod common;
+use common::{check_report, check_stats_equal_report};
 
 /// The seeds' stream start (`GenConfig::new`).
 const T0: i64 = 1_735_000_000_000;
@@ -24,37 +28,11 @@ fn non_blank_text(text: &str) -> u64 {
     text.split('\n').filter(|l| !l.trim().is_empty()).count() as u64
 }
 
-fn total(r: &IngestReport) -> u64 {
-    r.accepted + r.duplicates + r.rejected
-}
-
-fn check_report(r: &IngestReport, lines: u64) {
-    assert_eq!(
-        total(r),
-        lines,
-        "accepted + duplicates + rejected != non-blank lines: {r:?}"
-    );
-    assert!(r.errors.len() as u64 <= r.rejected);
-    for e in &r.errors {
-        let l = e.line.expect("an NDJSON error has a line number");
-        assert!(l >= 1);
-        let _ = e.to_string();
-    }
-}
-
 fuzz_target!(|data: &[u8]| {
     let mut a = Room::new(RoomConfig::new(T0));
     let rep = a.ingest_ndjson_bytes(data);
-    check_report(&rep, non_blank_bytes(data));
-    let st = a.stats();
-    assert_eq!(
-        (st.accepted, st.duplicates, st.rejected),
-        (rep.accepted, rep.duplicates, rep.rejected)
-    );
-    assert_eq!(
-        st.rejected_by_reason.iter().map(|r| r.count).sum::<u64>(),
-        st.rejected
-    );
+    check_report(&rep, non_blank_bytes(data), None);
+    check_stats_equal_report(&a, &rep);
 
     match std::str::from_utf8(data) {
         Ok(text) => {
@@ -67,9 +45,9 @@ fuzz_target!(|data: &[u8]| {
             let (x, y) = text.split_at(cut);
             let mut b = Room::new(RoomConfig::new(T0));
             let r1 = b.ingest_ndjson(x);
-            check_report(&r1, non_blank_text(x));
+            check_report(&r1, non_blank_text(x), None);
             let r2 = b.ingest_ndjson(y);
-            check_report(&r2, non_blank_text(y));
+            check_report(&r2, non_blank_text(y), None);
             assert_eq!(b.stats(), a.stats(), "stats depend on the batch split");
             let now = a.stats().watermark_ms.unwrap_or(T0);
             let (sa, sb) = (a.snapshot(now), b.snapshot(now));
@@ -84,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
             let text = String::from_utf8_lossy(data);
             let mut b = Room::new(RoomConfig::new(T0).with_end(T0 + 7_200_000));
             let r = b.ingest_ndjson(&text);
-            check_report(&r, non_blank_text(&text));
+            check_report(&r, non_blank_text(&text), None);
             let _ = b.snapshot(T0 + 3_600_000);
             let _ = b.snapshot(i64::MAX);
         }

@@ -12,8 +12,12 @@
 
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
-use livekpi::kpi::{ErrorReason, Event, IngestError, IngestReport, Room, RoomConfig};
+use livekpi::kpi::{ErrorReason, Event, IngestError, Room, RoomConfig};
 use serde_json::{Map, Value};
+
+#[path = "common.rs"]
+mod common;
+use common::{check_report, check_stats_equal_report};
 
 /// The seeds' stream start (`GenConfig::new`).
 const T0: i64 = 1_735_000_000_000;
@@ -118,16 +122,6 @@ fn object(cells: &[Cell; 18]) -> Map<String, Value> {
     o
 }
 
-fn check_report(r: &IngestReport, n: u64) {
-    assert_eq!(r.accepted + r.duplicates + r.rejected, n, "{r:?}");
-    assert!(r.errors.len() as u64 <= r.rejected);
-    for e in &r.errors {
-        let l = e.line.expect("an element error has its element number");
-        assert!(l >= 1 && l as u64 <= n);
-        let _ = e.to_string();
-    }
-}
-
 /// The two rooms' snapshots agree on every KPI (their `stats` are compared by the caller).
 fn same_snapshot(a: &Room, b: &Room, what: &str) {
     let w = a.stats().watermark_ms.unwrap_or(T0);
@@ -178,21 +172,14 @@ fuzz_target!(|elements: Vec<Element>| {
 
     let mut a = Room::new(RoomConfig::new(T0));
     let rep = a.ingest_decoded(&items);
-    check_report(&rep, items.len() as u64);
-    let st = a.stats();
-    assert_eq!(
-        (st.accepted, st.duplicates, st.rejected),
-        (rep.accepted, rep.duplicates, rep.rejected)
-    );
-    assert_eq!(
-        st.rejected_by_reason.iter().map(|r| r.count).sum::<u64>(),
-        st.rejected
-    );
+    let n = items.len() as u64;
+    check_report(&rep, n, Some(n));
+    check_stats_equal_report(&a, &rep);
 
     // unreadable elements change nothing
     let mut b = Room::new(RoomConfig::new(T0));
     let rb = b.ingest_decoded(&readable);
-    check_report(&rb, readable.len() as u64);
+    check_report(&rb, readable.len() as u64, Some(readable.len() as u64));
     let unreadable = (items.len() - readable.len()) as u64;
     assert_eq!(
         (rb.accepted, rb.duplicates, rb.rejected + unreadable),
