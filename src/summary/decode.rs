@@ -166,7 +166,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A strict LEB128 varint: at most 10 bytes, fits 64 bits, minimal.
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[inline(always)]
     fn varint(&mut self, field: &'static str) -> Result<u64, DecodeError> {
         // Fast paths: most values of a summary are one byte (tags, small counters) or two.
         if let Some(&b) = self.buf.get(self.pos) {
@@ -174,9 +174,7 @@ impl<'a> Reader<'a> {
                 self.pos += 1;
                 return Ok(u64::from(b));
             }
-            // (Natively only: in the size-budgeted console wasm the code at every call site
-            // costs more than it saves.)
-            if let (false, Some(&c)) = (cfg!(target_arch = "wasm32"), self.buf.get(self.pos + 1)) {
+            if let Some(&c) = self.buf.get(self.pos + 1) {
                 if c < 0x80 && c != 0 {
                     self.pos += 2;
                     return Ok(u64::from(b & 0x7f) | u64::from(c) << 7);
@@ -346,7 +344,7 @@ const SLOTS: [u8; 64] = {
 };
 
 /// Wire name of the known field of slot code `slot` (≠ 0) of [`SLOTS`].
-#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+#[inline(always)]
 fn slot_name(slot: u8) -> &'static str {
     if slot < STATE_SLOT {
         COUNTER_NAMES[usize::from(slot - 1)]

@@ -451,11 +451,10 @@ impl Ledger {
         };
         // cum = base + delta (any overflow wins), increment = cum - last (the first counter that
         // would decrease is named). When the base is the newest applied summary (every ack
-        // received, a new session, an adopted base) the increment is the delta itself (natively
-        // only: the console wasm is size-budgeted).
+        // received, a new session, an adopted base) the increment is the delta itself.
         let mut cum = Totals::ZERO;
         let mut overflow = false;
-        let delta = if b >= last_seq && !cfg!(target_arch = "wasm32") {
+        let delta = if b >= last_seq {
             for i in 0..COUNTERS {
                 let (c, o) = sl.last.values[i].overflowing_add(s.delta.values[i]);
                 overflow |= o;
@@ -1071,8 +1070,8 @@ impl Merger {
     /// whose client end time is outside `[now − window_past_ms, now + window_future_ms]` is
     /// rejected `out_of_window`. Pass `None` when replaying summaries accepted earlier (a
     /// collector's log), so that what was acknowledged is applied again whatever the time.
-    /// (Inlined natively, so that [`Self::ingest`] does not move the summary it drops around.)
-    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    /// (Inlined, so that [`Self::ingest`] does not move the summary it drops around.)
+    #[inline(always)]
     pub fn ingest_at<'b>(
         &mut self,
         bytes: &'b [u8],
