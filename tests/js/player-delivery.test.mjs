@@ -244,10 +244,15 @@ test('offline 60 s while playing, then online: every summary arrives, counted on
     const mine = arrivals.filter((r) => r.s?.session_id === sid);
     // Written once offline was in effect, yet arrived before the network came back: must be none.
     // (A summary sent just before may still be in flight at tOff and land later on a loaded machine.)
-    const offline = mine.filter((r) => r.s.end_ms >= tOffApplied && r.at < tOn);
+    // end_ms is on the page's clock (timeOrigin + performance.now), tOffApplied on Node's
+    // Date.now: 50 ms of slack between the two (a run counted one summary at the boundary).
+    const CLOCKS_MS = 50;
+    const offline = mine.filter((r) => r.s.end_ms >= tOffApplied + CLOCKS_MS && r.at < tOn);
     const written = Math.max(...mine.map((r) => r.s.seq));
     // The first summary applied after the outage covers it, relative to the base acked before it.
     const firstAfter = fin.applied.find((s) => s.seq > lastAckedBefore);
+    const edge = mine.filter((r) => r.s.end_ms >= tOffApplied - CLOCKS_MS && r.at < tOn).map((r) => `seq ${r.s.seq} end ${r.s.end_ms} at ${r.at}`);
+    console.log(`offline: around the switch (tOffApplied ${tOffApplied}): ${edge.join('; ') || 'none'}`);
     console.log(`offline: ${mine.length} summaries arrived (${offline.length} while offline; upstream offline ${JSON.stringify(offUp)}), delivered ${tDelivered - tOn} ms after online; first after: seq ${firstAfter.seq} base ${firstAfter.base_seq} span ${firstAfter.start_ms}..${firstAfter.end_ms} (offline ${tOff}..${tOn}); applied ${fin.applied.length}, Δstats applied ${s1.merger.applied - s0.merger.applied} dup ${s1.merger.duplicates - s0.merger.duplicates} superseded ${s1.merger.superseded - s0.merger.superseded}; page playing ${m.playingMs.toFixed(0)} stalls ${m.stallCount} errors ${m.errorCount}; collector playing ${fin.cum.playing_ms} stalls ${c(fin.cum, 'stall_count')}`);
 
     assert.deepEqual(errors, []);
